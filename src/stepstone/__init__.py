@@ -1,0 +1,35 @@
+"""Stepstone: durable workflows made of named, checkpointed steps."""
+
+from __future__ import annotations
+
+from stepstone.engine.context import Context, RunInfo
+from stepstone.engine.definition import WorkflowDefinition, workflow
+from stepstone.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotResumable,
+    ResultNotSerializable,
+    RunCancelled,
+    RunPaused,
+    StepFailed,
+    StepstoneError,
+)
+from stepstone.steps.cli import CliResult
+
+__all__ = [
+    "CliResult",
+    "Conflict",
+    "Context",
+    "InvalidInput",
+    "NotFound",
+    "NotResumable",
+    "ResultNotSerializable",
+    "RunCancelled",
+    "RunInfo",
+    "RunPaused",
+    "StepFailed",
+    "StepstoneError",
+    "WorkflowDefinition",
+    "workflow",
+]

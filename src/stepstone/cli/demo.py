@@ -1,0 +1,51 @@
+"""``stepstone demo``: the sample project, registered once, and a slow run to kill and resume."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.console import Console
+
+from stepstone.cli.follow import follow_run
+from stepstone.errors import NotFound
+from stepstone.services import projects as project_services
+from stepstone.services import runs as run_services
+from stepstone.store.database import Database
+from stepstone.worker.worker import Worker
+
+SAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "sample"
+SAMPLE_NAME = "stepstone-sample"
+DEMO_WORKFLOW = "slow-release"
+
+
+def ensure_sample_project(db: Database) -> str:
+    """The sample project's id, registering it on first use."""
+    try:
+        project = project_services.get_project(db, SAMPLE_NAME)
+    except NotFound:
+        project = project_services.add_project(db, SAMPLE_PROJECT, name=SAMPLE_NAME)
+    return str(project["id"])
+
+
+def run_demo(db: Database, console: Console) -> None:
+    project_id = ensure_sample_project(db)
+    started = run_services.start_run(db, project_id, DEMO_WORKFLOW)
+    run_id = started["id"]
+    console.print(
+        f"[bold]Stepstone demo[/]: running [bold]{DEMO_WORKFLOW}[/] from {SAMPLE_PROJECT}\n"
+        "Kill this process while it runs (Ctrl-C, or `kill -9` from another terminal), then:\n"
+        f"  [bold]stepstone resume {run_id} --inline --follow[/]\n"
+        "Completed steps are not executed again; a durable sleep sleeps only what is left.\n"
+    )
+    worker = Worker(db, concurrency=1)
+    try:
+        asyncio.run(_execute(worker, db, run_id, console))
+    except KeyboardInterrupt:
+        console.print(f"\ninterrupted. Resume with: stepstone resume {run_id} --inline --follow")
+    finally:
+        worker.close()
+
+
+async def _execute(worker: Worker, db: Database, run_id: str, console: Console) -> None:
+    await asyncio.gather(worker.execute_inline(run_id), follow_run(db, run_id, console))

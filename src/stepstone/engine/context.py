@@ -1,0 +1,148 @@
+"""What a workflow function sees: ``ctx`` (SPEC 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stepstone.engine.keys import slugify
+from stepstone.steps.cli import CliResult, run_command
+
+if TYPE_CHECKING:
+    from stepstone.engine.executor import RunExecution
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Read-only facts about the run being executed."""
+
+    id: str
+    name: str
+    project_id: str
+    project_path: str
+    working_dir: str
+    user_id: str | None
+    spec_file: str | None
+    spec_content: str | None
+    spec_type: str | None
+    planning_session_id: str | None
+    mode: str
+    base_branch: str | None
+    branch_name: str | None
+    worktree_name: str | None
+    resume_count: int
+
+
+class StepApi:
+    """``ctx.step``: every call is one memoized step."""
+
+    def __init__(self, execution: RunExecution) -> None:
+        self._execution = execution
+
+    async def run(
+        self,
+        step_id: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run ``fn(*args, **kwargs)`` (sync functions in a thread) as a step; its result
+        must be JSON-serialisable and is returned as the journal holds it."""
+
+        async def action() -> Any:
+            if inspect.iscoroutinefunction(fn):
+                return await fn(*args, **kwargs)
+            result = await asyncio.to_thread(fn, *args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+
+        return await self._execution.run_step(
+            step_id, "run", action, retries=retries, retry_backoff=retry_backoff, timeout=timeout
+        )
+
+    async def cli(
+        self,
+        step_id: str,
+        command: str | Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+    ) -> CliResult:
+        """A shell command in its own process group; output streams to the step's logs."""
+        execution = self._execution
+        workdir = cwd or execution.run_info.working_dir
+
+        async def action() -> CliResult:
+            result = await run_command(
+                command, cwd=workdir, env=env, sink=execution.command_output_sink()
+            )
+            if check and result.exit_code != 0:
+                tail = result.stderr.strip().splitlines()[-1:] or [""]
+                raise RuntimeError(f"command exited with code {result.exit_code}: {tail[0]}")
+            return result
+
+        output = await execution.run_step(
+            step_id, "cli", action, retries=retries, retry_backoff=retry_backoff, timeout=timeout
+        )
+        return CliResult(**output)
+
+    async def sleep(self, step_id: str, seconds: float) -> None:
+        """A durable sleep: after a crash and resume it sleeps only what is left."""
+        await self._execution.run_sleep(step_id, seconds)
+
+
+class RunLogger:
+    """``ctx.log``: run log lines tagged with the current phase and step. Lines written while
+    the run is replaying its recorded steps are not written again."""
+
+    def __init__(self, execution: RunExecution) -> None:
+        self._execution = execution
+
+    def _log(self, level: int, message: str, args: tuple[Any, ...]) -> None:
+        text = message % args if args else message
+        self._execution.log_line(logging.getLevelName(level).lower(), text)
+
+    def info(self, message: str, *args: Any) -> None:
+        self._log(logging.INFO, message, args)
+
+    def warning(self, message: str, *args: Any) -> None:
+        self._log(logging.WARNING, message, args)
+
+    def error(self, message: str, *args: Any) -> None:
+        self._log(logging.ERROR, message, args)
+
+
+class Context:
+    """The handle a workflow function receives."""
+
+    def __init__(self, execution: RunExecution, args: dict[str, Any]) -> None:
+        self._execution = execution
+        self.args = args
+        self.run = execution.run_info
+        self.step = StepApi(execution)
+        self.log = RunLogger(execution)
+
+    @asynccontextmanager
+    async def phase(self, phase_id: str) -> AsyncIterator[None]:
+        """Group the steps called inside under ``phase_id`` (keys become ``phase-step``)."""
+        async with self._execution.phase(slugify(phase_id)):
+            yield
+
+    async def annotate(self, markdown: str) -> None:
+        """Add a note to the run's timeline (written once, however often the run replays)."""
+        await self._execution.annotate(markdown)
+
+    def step_idempotency_key(self, step_id: str) -> str:
+        """A key for that step, the same across attempts and resumes, for external APIs."""
+        return self._execution.idempotency_key(step_id)

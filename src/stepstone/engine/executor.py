@@ -1,0 +1,339 @@
+"""Executing one run: replay from the top, memoized steps, retries, timeouts (SPEC 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from stepstone.engine.context import Context, RunInfo
+from stepstone.engine.definition import WorkflowDefinition
+from stepstone.engine.keys import StepKeys, slugify
+from stepstone.engine.results import decode_result, encode_result
+from stepstone.errors import (
+    LeaseLost,
+    ResultNotSerializable,
+    RunCancelled,
+    RunPaused,
+    StepFailed,
+    StepstoneError,
+)
+from stepstone.steps.cli import LineSink
+from stepstone.store.journal import JournalWriter, LogLine, StepRecord
+
+LOG_FLUSH_SECONDS = 0.2
+OutcomeStatus = Literal["completed", "failed", "paused", "cancelled", "lease_lost"]
+
+_current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "stepstone_current_step", default=None
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one execution of a run ended."""
+
+    status: OutcomeStatus
+    result: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One attempt's end: the recorded ``output``, or the ``error`` it failed with."""
+
+    output: str | None = None
+    error: str = ""
+    traceback: str | None = None
+    retryable: bool = True
+
+
+def describe_exception(exc: BaseException) -> str:
+    """The one-line form in which errors are stored and shown."""
+    if isinstance(exc, StepstoneError):
+        return exc.message
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class RunExecution:
+    """One execution of a run by a worker that holds its lease as ``owner``."""
+
+    def __init__(
+        self,
+        *,
+        run_info: RunInfo,
+        args: dict[str, Any],
+        definition: WorkflowDefinition,
+        journal: JournalWriter,
+        owner: str,
+    ) -> None:
+        self.run_info = run_info
+        self._args = args
+        self._definition = definition
+        self._journal = journal
+        self._owner = owner
+        self._records: dict[str, StepRecord] = {}
+        self._started_phases: set[str] = set()
+        self._keys = StepKeys()
+        self._phase: str | None = None
+        self._unvisited_completed = 0
+        self._annotations = 0
+        self._log_buffer: list[LogLine] = []
+        self.pause_requested = False
+        self.cancel_requested = False
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def execute(self) -> Outcome:
+        """Call the workflow from the top; returns how it ended. Cancelling the task that
+        runs this after setting ``cancel_requested`` ends it as ``cancelled``."""
+        run_id = self.run_info.id
+        self._records = await self._journal.call(lambda j: j.load_steps(run_id))
+        self._started_phases = await self._journal.call(lambda j: j.load_started_phases(run_id))
+        self._unvisited_completed = sum(r.status == "completed" for r in self._records.values())
+        flusher = asyncio.create_task(self._flush_logs_periodically())
+        run_timeout = asyncio.timeout(self._definition.timeout_seconds)
+        try:
+            async with run_timeout:
+                value = await self._definition(Context(self, self._args))
+            return Outcome("completed", result=encode_result("(workflow result)", value))
+        except RunPaused:
+            return Outcome("paused")
+        except RunCancelled:
+            return Outcome("cancelled")
+        except asyncio.CancelledError:
+            if self.cancel_requested:
+                return Outcome("cancelled")
+            raise
+        except LeaseLost as exc:
+            return Outcome("lease_lost", error=exc.message)
+        except TimeoutError as exc:
+            if run_timeout.expired():
+                limit = self._definition.timeout_seconds
+                return Outcome("failed", error=f"run timed out after {limit:g} s")
+            return Outcome("failed", error=describe_exception(exc))
+        except Exception as exc:
+            return Outcome("failed", error=describe_exception(exc))
+        finally:
+            flusher.cancel()
+            await self._flush_logs()
+
+    def request_pause(self) -> None:
+        self.pause_requested = True
+
+    # -- steps -----------------------------------------------------------------------------
+
+    async def run_step(
+        self,
+        step_id: str,
+        kind: str,
+        action: Callable[[], Awaitable[Any]],
+        *,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+    ) -> Any:
+        """One step: the recorded output if the key completed before, else run ``action``."""
+        return await self._step(
+            step_id,
+            kind,
+            lambda _record: action(),
+            retries=retries,
+            retry_backoff=retry_backoff,
+            timeout=timeout,
+        )
+
+    async def run_sleep(self, step_id: str, seconds: float) -> None:
+        async def sleep_until_wake(record: StepRecord) -> None:
+            remaining = (record.wake_at or 0.0) - time.time()
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+
+        await self._step(step_id, "sleep", sleep_until_wake, wake_after_seconds=seconds)
+
+    async def _step(
+        self,
+        step_id: str,
+        kind: str,
+        action: Callable[[StepRecord], Awaitable[Any]],
+        *,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+        wake_after_seconds: float | None = None,
+    ) -> Any:
+        key = self._keys.next(step_id, self._phase)
+        record = self._records.get(key)
+        if record is not None and record.status == "completed":
+            self._unvisited_completed -= 1
+            return decode_result(record.output)
+        self._unvisited_completed = 0  # from here on the run is live, not replaying
+        for attempt_index in range(retries + 1):
+            record, attempt_id = await self._start_attempt(
+                key, step_id, kind, record, wake_after_seconds
+            )
+            attempt = await self._attempt(key, action, record, timeout)
+            if attempt.output is not None:
+                await self._record_attempt(record, attempt_id, attempt, final=True)
+                return decode_result(attempt.output)
+            final = attempt_index == retries or not attempt.retryable
+            await self._record_attempt(record, attempt_id, attempt, final=final)
+            if final:
+                await self._event("step_failed", attempt.error, step_key=key)
+                raise StepFailed(key, attempt.error)
+            await asyncio.sleep(retry_backoff * 2**attempt_index)
+        raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    async def _start_attempt(
+        self,
+        key: str,
+        step_id: str,
+        kind: str,
+        record: StepRecord | None,
+        wake_after_seconds: float | None,
+    ) -> tuple[StepRecord, int]:
+        self._raise_if_interrupted()
+        wake_at = None if wake_after_seconds is None else time.time() + wake_after_seconds
+        flags, started, attempt_id = await self._journal.call(
+            lambda j: j.start_attempt(
+                run_id=self.run_info.id,
+                owner=self._owner,
+                key=key,
+                name=step_id,
+                phase=self._phase,
+                kind=kind,
+                record=record,
+                wake_at=wake_at,
+            )
+        )
+        self.cancel_requested |= flags.cancel_requested
+        self.pause_requested |= flags.pause_requested
+        self._raise_if_interrupted()
+        assert started is not None
+        self._records[key] = started
+        return started, attempt_id
+
+    async def _attempt(
+        self,
+        key: str,
+        action: Callable[[StepRecord], Awaitable[Any]],
+        record: StepRecord,
+        timeout: float | None,
+    ) -> AttemptResult:
+        token = _current_step.set(key)
+        step_timeout = asyncio.timeout(timeout)
+        try:
+            async with step_timeout:
+                value = await action(record)
+            return AttemptResult(output=encode_result(key, value))
+        except ResultNotSerializable as exc:
+            # Retrying would repeat the side effects and return the same kind of value.
+            return AttemptResult(error=exc.message, retryable=False)
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and step_timeout.expired():
+                return AttemptResult(error=f"step timed out after {timeout:g} s")
+            return AttemptResult(error=describe_exception(exc), traceback=traceback.format_exc())
+        finally:
+            _current_step.reset(token)
+
+    async def _record_attempt(
+        self, record: StepRecord, attempt_id: int, attempt: AttemptResult, *, final: bool
+    ) -> None:
+        run_id, owner = self.run_info.id, self._owner
+        if attempt.output is not None:
+            output = attempt.output
+            await self._journal.call(
+                lambda j: j.complete_attempt(
+                    run_id=run_id, owner=owner, record=record, attempt_id=attempt_id, output=output
+                )
+            )
+            return
+        await self._journal.call(
+            lambda j: j.fail_attempt(
+                run_id=run_id,
+                owner=owner,
+                record=record,
+                attempt_id=attempt_id,
+                error=attempt.error,
+                traceback_text=attempt.traceback,
+                final=final,
+            )
+        )
+
+    def _raise_if_interrupted(self) -> None:
+        if self.cancel_requested:
+            raise RunCancelled()
+        if self.pause_requested:
+            raise RunPaused()
+
+    # -- phases, notes, logs ---------------------------------------------------------------
+
+    @asynccontextmanager
+    async def phase(self, phase_id: str) -> AsyncIterator[None]:
+        previous, self._phase = self._phase, phase_id
+        try:
+            if phase_id not in self._started_phases:
+                self._started_phases.add(phase_id)
+                await self._event("phase_started", None, phase=phase_id)
+            yield
+        finally:
+            self._phase = previous
+
+    async def annotate(self, markdown: str) -> None:
+        self._annotations += 1
+        await self._event(
+            "annotation", markdown, phase=self._phase, dedupe_key=f"annotation#{self._annotations}"
+        )
+
+    async def _event(
+        self,
+        type: str,
+        message: str | None,
+        *,
+        phase: str | None = None,
+        step_key: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> None:
+        await self._journal.call(
+            lambda j: j.add_event(
+                run_id=self.run_info.id,
+                owner=self._owner,
+                type=type,
+                message=message,
+                phase=phase or self._phase,
+                step_key=step_key,
+                dedupe_key=dedupe_key,
+            )
+        )
+
+    def idempotency_key(self, step_id: str) -> str:
+        base = slugify(step_id) if self._phase is None else f"{self._phase}-{slugify(step_id)}"
+        return f"{self.run_info.id}:{base}"
+
+    def log_line(self, stream: str, text: str) -> None:
+        """Buffer one log line of the current step; lines from code that is replaying
+        recorded steps are dropped, as they were written by the earlier execution."""
+        if self._unvisited_completed > 0:
+            return
+        self._log_buffer.append((_current_step.get(), self._phase, stream, text, time.time()))
+
+    def command_output_sink(self) -> LineSink:
+        return self.log_line
+
+    async def _flush_logs(self) -> None:
+        if not self._log_buffer:
+            return
+        lines, self._log_buffer = self._log_buffer, []
+        run_id = self.run_info.id
+        await self._journal.call(lambda j: j.add_logs(run_id, lines))
+
+    async def _flush_logs_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(LOG_FLUSH_SECONDS)
+            await self._flush_logs()

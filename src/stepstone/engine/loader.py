@@ -1,0 +1,82 @@
+"""Finding and importing definition files (``<project>/.stepstone/workflows/**/*.py``).
+
+Each import gets a fresh module, so a run always executes the file's current code, and an
+import error is reported for its file alone.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stepstone.engine.definition import WorkflowDefinition
+
+WORKFLOWS_DIR = Path(".stepstone") / "workflows"
+_module_counter = itertools.count()
+
+
+@dataclass
+class Discovery:
+    definitions: dict[str, WorkflowDefinition] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def describe_import_error(exc: BaseException, path: Path) -> str:
+    """One line naming the error and, when known, the line in the definition file."""
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__}: {exc.msg} ({path.name}, line {exc.lineno})"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    where = f" ({path.name}, line {frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def load_file(path: Path) -> list[WorkflowDefinition]:
+    """Import ``path`` afresh and return the workflows it declares; raises what the import
+    raises."""
+    module_name = f"_stepstone_definitions_{next(_module_counter)}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pydantic look their module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[module_name]
+    found = []
+    for value in vars(module).values():
+        if isinstance(value, WorkflowDefinition):
+            found.append(_with_source(value, path))
+    return found
+
+
+def _with_source(definition: WorkflowDefinition, path: Path) -> WorkflowDefinition:
+    from dataclasses import replace
+
+    return replace(definition, source_file=str(path))
+
+
+def discover(project_path: Path) -> Discovery:
+    """Every workflow of the project; files that fail to import are listed in ``errors``."""
+    result = Discovery()
+    root = project_path / WORKFLOWS_DIR
+    for path in sorted(root.rglob("*.py")) if root.is_dir() else []:
+        relative = str(path.relative_to(project_path))
+        try:
+            definitions = load_file(path)
+        except Exception as exc:
+            result.errors[relative] = describe_import_error(exc, path)
+            continue
+        for definition in definitions:
+            if definition.id in result.definitions:
+                other = result.definitions[definition.id].source_file
+                result.errors[relative] = (
+                    f"workflow id {definition.id!r} is declared again (first in {other})"
+                )
+                continue
+            result.definitions[definition.id] = definition
+    return result

@@ -1,0 +1,80 @@
+"""Every error Stepstone raises on purpose.
+
+::
+
+    StepstoneError                      anything Stepstone reports to a user
+    ├── NotFound                        unknown or malformed id / name
+    ├── InvalidInput                    bad args, bad path, bad workflow file, bad result
+    │   └── ResultNotSerializable       a step returned something JSON cannot hold
+    ├── NotResumable                    resume/pause/cancel refused by the run's status
+    ├── Conflict                        the run is live in a worker; try again later
+    ├── StepFailed                      a step failed after its retries (raised in the workflow)
+    └── LeaseLost                       this worker no longer owns the run (fencing)
+
+    BaseException
+    └── RunInterrupted                  unwinds a workflow; user code's ``except Exception``
+        ├── RunCancelled                cannot swallow these
+        └── RunPaused
+
+Each error carries a stable ``code`` (used by the CLI and the API) and a one-line message.
+"""
+
+from __future__ import annotations
+
+
+class StepstoneError(Exception):
+    """An error reported to the user as one line; ``code`` is stable and machine-readable."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(StepstoneError):
+    code = "not_found"
+
+
+class InvalidInput(StepstoneError):
+    code = "invalid_input"
+
+
+class ResultNotSerializable(InvalidInput):
+    code = "result_not_serializable"
+
+
+class NotResumable(StepstoneError):
+    code = "not_resumable"
+
+
+class Conflict(StepstoneError):
+    code = "conflict"
+
+
+class LeaseLost(StepstoneError):
+    code = "lease_lost"
+
+
+class StepFailed(StepstoneError):
+    """A step failed for good. ``error`` is the stored text, identical after a database round
+    trip, so a failure read back from the journal compares equal to the one raised."""
+
+    code = "step_failed"
+
+    def __init__(self, step_key: str, error: str) -> None:
+        super().__init__(f"step {step_key!r} failed: {error}")
+        self.step_key = step_key
+        self.error = error
+
+
+class RunInterrupted(BaseException):
+    """Unwinds a workflow at a step boundary; derives from BaseException on purpose."""
+
+
+class RunCancelled(RunInterrupted):
+    pass
+
+
+class RunPaused(RunInterrupted):
+    pass

@@ -1,0 +1,48 @@
+"""A run's args: parsed from the command line, checked against the workflow's JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, best_match
+
+from stepstone.errors import InvalidInput
+
+
+def parse_arg_pairs(pairs: Iterable[str], schema: dict[str, Any] | None) -> dict[str, Any]:
+    """``["count=3", "name=x"]`` → ``{"count": 3, "name": "x"}``. A value is read as JSON
+    unless the schema declares that property a string (then it is kept as typed)."""
+    properties = (schema or {}).get("properties", {})
+    args: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--arg {pair!r} is not of the form key=value")
+        if properties.get(key, {}).get("type") == "string":
+            args[key] = raw
+            continue
+        try:
+            args[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            args[key] = raw
+    return args
+
+
+def validate_args(args: Any, schema: dict[str, Any] | None) -> None:
+    """Refuse args that break the schema, naming the first offending field."""
+    if not isinstance(args, dict):
+        raise InvalidInput("args must be a JSON object")
+    if schema is None:
+        return
+    try:
+        validator = Draft202012Validator(schema)
+        validator.check_schema(schema)
+    except SchemaError as exc:
+        raise InvalidInput(f"the workflow's args_schema is invalid: {exc.message}") from exc
+    error = best_match(validator.iter_errors(args))
+    if error is not None:
+        where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        raise InvalidInput(f"invalid args{where}: {error.message}")

@@ -1,0 +1,112 @@
+"""Use cases on projects and their workflow definitions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from stepstone.engine.loader import discover
+from stepstone.errors import InvalidInput, NotFound
+from stepstone.services.views import definition_view, project_view
+from stepstone.store import projects as store
+from stepstone.store.database import Database
+
+
+def add_project(
+    db: Database, path: str | Path, *, name: str | None = None, user_id: str | None = None
+) -> dict[str, Any]:
+    """Register a directory as a project and discover its workflows."""
+    directory = Path(path).expanduser().resolve()
+    if not directory.is_dir():
+        raise InvalidInput(f"{path} is not a directory")
+    project_name = name or directory.name
+    with db.transaction() as conn:
+        for column, value in (("path", str(directory)), ("name", project_name)):
+            existing = store.find_project_txn(conn, **{column: value})
+            if existing is not None:
+                raise InvalidInput(
+                    f"a project with {column} {value!r} is already registered (id {existing['id']})"
+                )
+        try:
+            project_id = store.insert_project_txn(conn, project_name, str(directory), user_id)
+        except IntegrityError as exc:
+            raise InvalidInput(f"project {project_name!r} is already registered") from exc
+        project = store.find_project_txn(conn, id=project_id)
+    assert project is not None
+    sync_definitions(db, project)
+    return project_view(project)
+
+
+def list_projects(db: Database) -> list[dict[str, Any]]:
+    with db.transaction() as conn:
+        return [project_view(p) for p in store.list_projects_txn(conn)]
+
+
+def resolve_project_txn(conn: Connection, ref: str) -> RowMapping:
+    """A project by id, name or path."""
+    project = store.find_project_txn(conn, id=ref) or store.find_project_txn(conn, name=ref)
+    if project is None:
+        project = store.find_project_txn(conn, path=str(Path(ref).expanduser().resolve()))
+    if project is None:
+        raise NotFound(f"no project {ref!r} (see `stepstone project list`)")
+    return project
+
+
+def get_project(db: Database, ref: str) -> dict[str, Any]:
+    with db.transaction() as conn:
+        return project_view(resolve_project_txn(conn, ref))
+
+
+def sync_definitions(db: Database, project: RowMapping) -> None:
+    """Import the project's definition files now and record what they declare: new and
+    changed workflows are stored, those whose file is gone are archived, and files that fail
+    to import are recorded with their error."""
+    project_path = Path(project["path"])
+    found = discover(project_path)
+    with db.transaction() as conn:
+        keep: set[str] = set()
+        for definition in found.definitions.values():
+            assert definition.source_file is not None
+            keep.add(
+                store.upsert_definition_txn(
+                    conn,
+                    project["id"],
+                    {
+                        "workflow": definition.id,
+                        "name": definition.name,
+                        "description": definition.description,
+                        "file_path": str(Path(definition.source_file).relative_to(project_path)),
+                        "phases": json.dumps(
+                            [{"id": p.id, "label": p.label} for p in definition.phases]
+                        ),
+                        "args_schema": (
+                            None
+                            if definition.args_schema is None
+                            else json.dumps(definition.args_schema)
+                        ),
+                        "timeout_seconds": definition.timeout_seconds,
+                    },
+                )
+            )
+        store.archive_definitions_except_txn(conn, project["id"], keep)
+        store.replace_definition_errors_txn(conn, project["id"], found.errors)
+
+
+def list_definitions(db: Database, project_ref: str, *, resync: bool = True) -> dict[str, Any]:
+    """The project's workflows and the files that failed to load."""
+    with db.transaction() as conn:
+        project = resolve_project_txn(conn, project_ref)
+    if resync:
+        sync_definitions(db, project)
+    with db.transaction() as conn:
+        definitions = store.definitions_of_project_txn(conn, project["id"])
+        errors = store.definition_errors_txn(conn, project["id"])
+    return {
+        "project": project_view(project),
+        "definitions": [definition_view(d) for d in definitions],
+        "errors": [{"file_path": e["file_path"], "error": e["error"]} for e in errors],
+    }

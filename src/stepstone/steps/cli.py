@@ -1,0 +1,117 @@
+"""Shell commands as steps: own process group, live output, killed with their children."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+OUTPUT_TAIL_BYTES = 64 * 1024
+KILL_GRACE_SECONDS = 3.0
+_PR_SET_PDEATHSIG = 1
+
+LineSink = Callable[[str, str], None]
+"""Receives ``(stream, line)`` for each line a command prints."""
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class _Tail:
+    """The last ``OUTPUT_TAIL_BYTES`` of a stream, whole lines."""
+
+    def __init__(self) -> None:
+        self._lines: deque[str] = deque()
+        self._size = 0
+
+    def add(self, line: str) -> None:
+        self._lines.append(line)
+        self._size += len(line) + 1
+        while self._size > OUTPUT_TAIL_BYTES and len(self._lines) > 1:
+            self._size -= len(self._lines.popleft()) + 1
+
+    def text(self) -> str:
+        return "\n".join(self._lines)
+
+
+def _child_setup() -> None:
+    # Own process group, so cancel can kill the command and everything it started.
+    os.setsid()
+    if sys.platform == "linux":
+        # If the worker dies (even by kill -9), the command's shell dies with it instead of
+        # running on unobserved.
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+async def _pump(stream: asyncio.StreamReader, name: str, tail: _Tail, sink: LineSink) -> None:
+    pending = b""
+    while chunk := await stream.read(65536):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            line = raw.decode(errors="replace").rstrip("\r")
+            tail.add(line)
+            sink(name, line)
+    if pending:
+        line = pending.decode(errors="replace")
+        tail.add(line)
+        sink(name, line)
+
+
+def kill_process_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+async def run_command(
+    command: str | Sequence[str],
+    *,
+    cwd: str,
+    env: Mapping[str, str] | None,
+    sink: LineSink,
+) -> CliResult:
+    """Run ``command`` (a shell string or an argv list) to its end, streaming its lines to
+    ``sink``. If the calling task is cancelled (cancel, timeout), the command's whole process
+    group is terminated, then killed, before the cancellation goes on."""
+    full_env = {**os.environ, **(env or {})}
+    pipe = asyncio.subprocess.PIPE
+    if isinstance(command, str):
+        proc = await asyncio.create_subprocess_shell(
+            command, cwd=cwd, env=full_env, preexec_fn=_child_setup, stdout=pipe, stderr=pipe
+        )
+    else:
+        proc = await asyncio.create_subprocess_exec(
+            *command, cwd=cwd, env=full_env, preexec_fn=_child_setup, stdout=pipe, stderr=pipe
+        )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    stdout, stderr = _Tail(), _Tail()
+    try:
+        await asyncio.gather(
+            _pump(proc.stdout, "stdout", stdout, sink),
+            _pump(proc.stderr, "stderr", stderr, sink),
+        )
+        exit_code = await proc.wait()
+    except BaseException:
+        await _terminate(proc)
+        raise
+    return CliResult(exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text())
+
+
+async def _terminate(proc: asyncio.subprocess.Process) -> None:
+    kill_process_group(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE_SECONDS)
+    # Children that ignored SIGTERM, or outlived the shell, go too.
+    kill_process_group(proc.pid)
+    await proc.wait()

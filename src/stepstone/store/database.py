@@ -1,0 +1,97 @@
+"""Opening the database: engine, SQLite pragmas, migrations applied on open."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def configure_sqlite_connection(conn: sqlite3.Connection) -> None:
+    """The pragmas a durable journal needs, on every SQLite connection we open."""
+    # WAL: readers (the UI, `stepstone show`) never block the writer, and a commit appends to
+    # the log instead of rewriting pages, which keeps a step's checkpoint cheap.
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before it returns, so a completed step survives a power loss.
+    # The journal lowers this for running-markers only (see journal.py for why that is safe).
+    conn.execute("PRAGMA synchronous=FULL")
+    # Several processes (server, workers, CLI) share the file: wait for the write lock
+    # instead of failing at once.
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Steps, attempts, events and logs go with their run.
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" below decide how transactions start.
+        dbapi_conn.isolation_level = None
+        configure_sqlite_connection(dbapi_conn)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a read-then-write transaction (resume,
+        # claim) can then never fail half-way with SQLITE_BUSY, it waits its turn instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``; for SQLite the file's folder is created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _install_sqlite_hooks(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is there already)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+class Database:
+    """The opened database: an engine for the app, and the path the lean journal writes to."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_db_engine(url)
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite" or not parsed.database:
+            raise NotImplementedError("only the embedded SQLite database is supported so far")
+        self.sqlite_path = parsed.database
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        """Open ``url`` and apply pending migrations."""
+        db = cls(url)
+        migrate(db.engine)
+        return db
+
+    def transaction(self) -> Any:
+        """``with db.transaction() as conn:`` commits on success, rolls back on error."""
+        return self.engine.begin()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

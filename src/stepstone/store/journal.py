@@ -1,0 +1,249 @@
+"""The journal's hot path: the writes a step makes, on a lean connection of their own.
+
+A step costs two transactions: the *running marker* before its function runs, and the
+*completion* (or failure) after. Both go straight to the DB-API connection with fixed SQL,
+because a no-op step must cost little more than one durable commit (see PERFORMANCE.md); the
+rest of Stepstone uses SQLAlchemy.
+
+Durability: the completion commits with ``synchronous=FULL``. The marker commits with
+``synchronous=NORMAL``: in WAL mode the log is append-only, so the next FULL commit flushes the
+marker's frames too; a process crash never loses a NORMAL commit, and a power loss can at worst
+lose a marker, whose step then runs again, which the at-least-once guarantee already allows.
+
+Fencing: every write first checks, inside its transaction, that this worker still holds the
+run's lease; when it does not, nothing is written and :class:`LeaseLost` is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from stepstone.errors import LeaseLost
+from stepstone.store.database import configure_sqlite_connection
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """What the journal holds of one step key, as replay needs it."""
+
+    id: int
+    status: str
+    attempt: int
+    output: str | None
+    wake_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFlags:
+    pause_requested: bool
+    cancel_requested: bool
+
+
+T = TypeVar("T")
+LogLine = tuple[str | None, str | None, str, str, float]
+"""``(step_key, phase, stream, line, created_at)``"""
+
+_FENCE = "SELECT pause_requested, cancel_requested FROM workflow_runs WHERE id=? AND lease_owner=?"
+_FENCED = "EXISTS (SELECT 1 FROM workflow_runs WHERE id=? AND lease_owner=?)"
+
+
+class Journal:
+    """One connection, used from one thread at a time (the worker's journal thread)."""
+
+    def __init__(self, sqlite_path: str) -> None:
+        self._conn = sqlite3.connect(sqlite_path, isolation_level=None, check_same_thread=False)
+        configure_sqlite_connection(self._conn)
+        self._synchronous_full = True
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Cursor]:
+        if durable != self._synchronous_full:
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._synchronous_full = durable
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    @staticmethod
+    def _fence(cur: sqlite3.Cursor, run_id: str, owner: str) -> RunFlags:
+        row = cur.execute(_FENCE, (run_id, owner)).fetchone()
+        if row is None:
+            raise LeaseLost(f"run {run_id} is no longer leased to this worker")
+        return RunFlags(bool(row[0]), bool(row[1]))
+
+    def load_steps(self, run_id: str) -> dict[str, StepRecord]:
+        """Every step of the run, read in one query."""
+        rows = self._conn.execute(
+            "SELECT key, id, status, attempt, output, wake_at FROM workflow_steps WHERE run_id=?",
+            (run_id,),
+        ).fetchall()
+        return {key: StepRecord(*rest) for key, *rest in rows}
+
+    def load_started_phases(self, run_id: str) -> set[str]:
+        rows = self._conn.execute(
+            "SELECT phase FROM run_events WHERE run_id=? AND type='phase_started'", (run_id,)
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def start_attempt(
+        self,
+        *,
+        run_id: str,
+        owner: str,
+        key: str,
+        name: str,
+        phase: str | None,
+        kind: str,
+        record: StepRecord | None,
+        wake_at: float | None = None,
+    ) -> tuple[RunFlags, StepRecord | None, int]:
+        """The running marker. Returns the run's control flags and, unless a pause or cancel
+        was requested (then nothing is written), the step's record and the attempt's row id."""
+        now = time.time()
+        with self._transaction(durable=False) as cur:
+            flags = self._fence(cur, run_id, owner)
+            if flags.pause_requested or flags.cancel_requested:
+                return flags, record, 0
+            if record is None:
+                step_id = cur.execute(
+                    "INSERT INTO workflow_steps (run_id, key, name, phase, kind, status, attempt,"
+                    " wake_at, started_at) VALUES (?, ?, ?, ?, ?, 'running', 1, ?, ?)"
+                    " RETURNING id",
+                    (run_id, key, name, phase, kind, wake_at, now),
+                ).fetchone()[0]
+                record = StepRecord(step_id, "running", 1, None, wake_at)
+            else:
+                record.attempt += 1
+                record.status = "running"
+                if record.wake_at is None:
+                    record.wake_at = wake_at
+                cur.execute(
+                    "UPDATE workflow_steps SET status='running', attempt=?, name=?, phase=?,"
+                    " kind=?, wake_at=?, started_at=?, completed_at=NULL WHERE id=?",
+                    (record.attempt, name, phase, kind, record.wake_at, now, record.id),
+                )
+            attempt_id = cur.execute(
+                "INSERT INTO step_attempts (step_id, attempt, status, started_at)"
+                " VALUES (?, ?, 'running', ?) RETURNING id",
+                (record.id, record.attempt, now),
+            ).fetchone()[0]
+        return flags, record, int(attempt_id)
+
+    def complete_attempt(
+        self, *, run_id: str, owner: str, record: StepRecord, attempt_id: int, output: str
+    ) -> None:
+        """The completion: output and ``completed`` in one durable transaction."""
+        now = time.time()
+        with self._transaction(durable=True) as cur:
+            cur.execute(
+                "UPDATE workflow_steps SET status='completed', output=?, error_message=NULL,"
+                f" completed_at=? WHERE id=? AND {_FENCED}",
+                (output, now, record.id, run_id, owner),
+            )
+            if cur.rowcount != 1:
+                raise LeaseLost(f"run {run_id} is no longer leased to this worker")
+            cur.execute(
+                "UPDATE step_attempts SET status='completed', completed_at=? WHERE id=?",
+                (now, attempt_id),
+            )
+        record.status = "completed"
+        record.output = output
+
+    def fail_attempt(
+        self,
+        *,
+        run_id: str,
+        owner: str,
+        record: StepRecord,
+        attempt_id: int,
+        error: str,
+        traceback_text: str | None,
+        final: bool,
+        status: str = "failed",
+    ) -> None:
+        """An attempt that raised (or was cancelled). ``final`` also marks the step."""
+        now = time.time()
+        with self._transaction(durable=True) as cur:
+            self._fence(cur, run_id, owner)
+            cur.execute(
+                "UPDATE step_attempts SET status=?, error_message=?, error_traceback=?,"
+                " completed_at=? WHERE id=?",
+                (status, error, traceback_text, now, attempt_id),
+            )
+            step_status = status if final else "running"
+            cur.execute(
+                "UPDATE workflow_steps SET status=?, error_message=?, completed_at=? WHERE id=?",
+                (step_status, error, now if final else None, record.id),
+            )
+        record.status = step_status
+
+    def add_event(
+        self,
+        *,
+        run_id: str,
+        owner: str,
+        type: str,
+        message: str | None = None,
+        phase: str | None = None,
+        step_key: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> None:
+        with self._transaction(durable=False) as cur:
+            self._fence(cur, run_id, owner)
+            cur.execute(
+                "INSERT INTO run_events (run_id, type, message, phase, step_key, dedupe_key,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (run_id, type, message, phase, step_key, dedupe_key, time.time()),
+            )
+            if type == "phase_started":
+                cur.execute(
+                    "UPDATE workflow_runs SET current_phase=?, updated_at=? WHERE id=?",
+                    (phase, time.time(), run_id),
+                )
+
+    def add_logs(self, run_id: str, lines: Iterable[LogLine]) -> None:
+        """Log lines ``(step_key, phase, stream, line, created_at)``; not fenced: logs of a
+        step that lost its lease are still true output."""
+        with self._transaction(durable=False) as cur:
+            cur.executemany(
+                "INSERT INTO step_logs (run_id, step_key, phase, stream, line, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, *line) for line in lines],
+            )
+
+
+def dumps(value: object) -> str:
+    """The one JSON encoding of the journal."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class JournalWriter:
+    """Feeds a :class:`Journal` from the event loop through one thread that owns it, so a
+    write waiting for SQLite's lock never stalls the loop (heartbeats, other runs)."""
+
+    def __init__(self, sqlite_path: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepstone-journal")
+        self._journal = Journal(sqlite_path)
+
+    async def call(self, fn: Callable[[Journal], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._journal)
+
+    def close(self) -> None:
+        self._executor.submit(self._journal.close).result()
+        self._executor.shutdown(wait=True)

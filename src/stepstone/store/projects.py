@@ -1,0 +1,134 @@
+"""Queries on users, projects and workflow definitions."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, select, update
+
+from stepstone.store.schema import definition_errors, projects, users, workflow_definitions
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def insert_user_txn(conn: Connection, email: str, password_hash: str) -> str:
+    user_id = new_id()
+    conn.execute(
+        users.insert().values(
+            id=user_id, email=email, password_hash=password_hash, created_at=time.time()
+        )
+    )
+    return user_id
+
+
+def get_user_by_email_txn(conn: Connection, email: str) -> RowMapping | None:
+    return conn.execute(select(users).where(users.c.email == email)).mappings().first()
+
+
+def insert_project_txn(conn: Connection, name: str, path: str, user_id: str | None) -> str:
+    project_id = new_id()
+    conn.execute(
+        projects.insert().values(
+            id=project_id, name=name, path=path, user_id=user_id, created_at=time.time()
+        )
+    )
+    return project_id
+
+
+def list_projects_txn(conn: Connection) -> Sequence[RowMapping]:
+    return conn.execute(select(projects).order_by(projects.c.name)).mappings().all()
+
+
+def find_project_txn(conn: Connection, **where: str) -> RowMapping | None:
+    query = select(projects)
+    for column, value in where.items():
+        query = query.where(projects.c[column] == value)
+    return conn.execute(query).mappings().first()
+
+
+def definitions_of_project_txn(
+    conn: Connection, project_id: str, *, include_archived: bool = True
+) -> Sequence[RowMapping]:
+    query = (
+        select(workflow_definitions)
+        .where(workflow_definitions.c.project_id == project_id)
+        .order_by(workflow_definitions.c.workflow)
+    )
+    if not include_archived:
+        query = query.where(workflow_definitions.c.archived_at.is_(None))
+    return conn.execute(query).mappings().all()
+
+
+def get_definition_txn(conn: Connection, definition_id: str) -> RowMapping | None:
+    return (
+        conn.execute(select(workflow_definitions).where(workflow_definitions.c.id == definition_id))
+        .mappings()
+        .first()
+    )
+
+
+def upsert_definition_txn(conn: Connection, project_id: str, values: dict[str, Any]) -> str:
+    """Insert or refresh the definition ``values['workflow']`` of the project (un-archiving it)."""
+    now = time.time()
+    existing = conn.execute(
+        select(workflow_definitions.c.id).where(
+            workflow_definitions.c.project_id == project_id,
+            workflow_definitions.c.workflow == values["workflow"],
+        )
+    ).first()
+    if existing is None:
+        definition_id = new_id()
+        conn.execute(
+            workflow_definitions.insert().values(
+                id=definition_id, project_id=project_id, updated_at=now, **values
+            )
+        )
+        return definition_id
+    conn.execute(
+        update(workflow_definitions)
+        .where(workflow_definitions.c.id == existing[0])
+        .values(archived_at=None, updated_at=now, **values)
+    )
+    return str(existing[0])
+
+
+def archive_definitions_except_txn(conn: Connection, project_id: str, keep_ids: set[str]) -> None:
+    conn.execute(
+        update(workflow_definitions)
+        .where(
+            workflow_definitions.c.project_id == project_id,
+            workflow_definitions.c.id.not_in(keep_ids),
+            workflow_definitions.c.archived_at.is_(None),
+        )
+        .values(archived_at=time.time())
+    )
+
+
+def replace_definition_errors_txn(
+    conn: Connection, project_id: str, errors: dict[str, str]
+) -> None:
+    conn.execute(delete(definition_errors).where(definition_errors.c.project_id == project_id))
+    now = time.time()
+    for file_path, error in sorted(errors.items()):
+        conn.execute(
+            definition_errors.insert().values(
+                project_id=project_id, file_path=file_path, error=error, recorded_at=now
+            )
+        )
+
+
+def definition_errors_txn(conn: Connection, project_id: str) -> Sequence[RowMapping]:
+    return (
+        conn.execute(
+            select(definition_errors)
+            .where(definition_errors.c.project_id == project_id)
+            .order_by(definition_errors.c.file_path)
+        )
+        .mappings()
+        .all()
+    )

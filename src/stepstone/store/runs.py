@@ -1,0 +1,285 @@
+"""Queries on runs, their steps, attempts, events and logs (SQLAlchemy Core).
+
+Functions ending in ``_txn`` run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, select, update
+
+from stepstone.store.schema import (
+    run_events,
+    step_attempts,
+    step_logs,
+    workflow_runs,
+    workflow_steps,
+)
+
+TERMINAL_STATUSES = ("completed", "cancelled")
+
+
+def insert_run_txn(conn: Connection, values: dict[str, Any]) -> str:
+    now = time.time()
+    run_id = str(uuid.uuid4())
+    conn.execute(
+        workflow_runs.insert().values(
+            id=run_id,
+            status="pending",
+            resume_count=0,
+            pause_requested=False,
+            cancel_requested=False,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+    )
+    add_event_txn(conn, run_id, "workflow_created")
+    return run_id
+
+
+def get_run_txn(conn: Connection, run_id: str, *, for_update: bool = False) -> RowMapping | None:
+    """The run's row; ``for_update`` locks it until the transaction ends (SQLite's
+    ``BEGIN IMMEDIATE`` already serialises writers)."""
+    query = select(workflow_runs).where(workflow_runs.c.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def find_runs_by_prefix_txn(conn: Connection, prefix: str, limit: int = 2) -> list[str]:
+    rows = conn.execute(
+        select(workflow_runs.c.id).where(workflow_runs.c.id.startswith(prefix)).limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+def list_runs_txn(
+    conn: Connection,
+    *,
+    project_id: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> Sequence[RowMapping]:
+    query = select(workflow_runs).order_by(workflow_runs.c.created_at.desc()).limit(limit)
+    if project_id:
+        query = query.where(workflow_runs.c.project_id == project_id)
+    if status:
+        query = query.where(workflow_runs.c.status == status)
+    return conn.execute(query).mappings().all()
+
+
+def steps_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
+    return (
+        conn.execute(
+            select(workflow_steps)
+            .where(workflow_steps.c.run_id == run_id)
+            .order_by(workflow_steps.c.id)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def attempts_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
+    return (
+        conn.execute(
+            select(step_attempts)
+            .join(workflow_steps, workflow_steps.c.id == step_attempts.c.step_id)
+            .where(workflow_steps.c.run_id == run_id)
+            .order_by(step_attempts.c.step_id, step_attempts.c.attempt, step_attempts.c.id)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def events_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
+    return (
+        conn.execute(
+            select(run_events).where(run_events.c.run_id == run_id).order_by(run_events.c.id)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def logs_of_run_txn(
+    conn: Connection, run_id: str, *, step_key: str | None = None, after_id: int = 0
+) -> Sequence[RowMapping]:
+    query = (
+        select(step_logs)
+        .where(step_logs.c.run_id == run_id, step_logs.c.id > after_id)
+        .order_by(step_logs.c.id)
+    )
+    if step_key is not None:
+        query = query.where(step_logs.c.step_key == step_key)
+    return conn.execute(query).mappings().all()
+
+
+def add_event_txn(
+    conn: Connection,
+    run_id: str,
+    type: str,
+    message: str | None = None,
+    *,
+    phase: str | None = None,
+    step_key: str | None = None,
+) -> None:
+    conn.execute(
+        run_events.insert().values(
+            run_id=run_id,
+            type=type,
+            message=message,
+            phase=phase,
+            step_key=step_key,
+            created_at=time.time(),
+        )
+    )
+
+
+def update_run_txn(conn: Connection, run_id: str, **values: Any) -> None:
+    conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.id == run_id)
+        .values(updated_at=time.time(), **values)
+    )
+
+
+def claim_next_run_txn(
+    conn: Connection, *, owner: str, host: str, pid: int, lease_seconds: float
+) -> str | None:
+    """Take the oldest queued run and lease it to ``owner``; ``None`` when none is queued.
+
+    The status check sits in the UPDATE itself, so two workers can never both take a run.
+    """
+    candidate = (
+        select(workflow_runs.c.id)
+        .where(workflow_runs.c.status == "pending")
+        .order_by(workflow_runs.c.created_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    now = time.time()
+    row = conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending")
+        .values(
+            status="running",
+            lease_owner=owner,
+            lease_expires_at=now + lease_seconds,
+            owner_host=host,
+            owner_pid=pid,
+            started_at=func.coalesce(workflow_runs.c.started_at, now),
+            updated_at=now,
+        )
+        .returning(workflow_runs.c.id)
+    ).first()
+    return None if row is None else str(row[0])
+
+
+def claim_run_txn(
+    conn: Connection, run_id: str, *, owner: str, host: str, pid: int, lease_seconds: float
+) -> bool:
+    """Lease one given queued run (``--inline``); False when it is not queued any more."""
+    now = time.time()
+    result = conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.id == run_id, workflow_runs.c.status == "pending")
+        .values(
+            status="running",
+            lease_owner=owner,
+            lease_expires_at=now + lease_seconds,
+            owner_host=host,
+            owner_pid=pid,
+            started_at=func.coalesce(workflow_runs.c.started_at, now),
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+def renew_leases_txn(conn: Connection, *, owner: str, lease_seconds: float) -> None:
+    """The heartbeat: extend every lease ``owner`` holds."""
+    conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.lease_owner == owner, workflow_runs.c.status == "running")
+        .values(lease_expires_at=time.time() + lease_seconds)
+    )
+
+
+def control_flags_txn(conn: Connection, *, owner: str) -> Sequence[RowMapping]:
+    """Pause and cancel requests for the runs ``owner`` holds."""
+    return (
+        conn.execute(
+            select(
+                workflow_runs.c.id,
+                workflow_runs.c.pause_requested,
+                workflow_runs.c.cancel_requested,
+            ).where(workflow_runs.c.lease_owner == owner, workflow_runs.c.status == "running")
+        )
+        .mappings()
+        .all()
+    )
+
+
+def release_run_txn(conn: Connection, run_id: str, owner: str, **values: Any) -> bool:
+    """Write the run's outcome and drop the lease, only if ``owner`` still holds it."""
+    result = conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.id == run_id, workflow_runs.c.lease_owner == owner)
+        .values(
+            lease_owner=None,
+            lease_expires_at=None,
+            owner_pid=None,
+            owner_host=None,
+            pause_requested=False,
+            cancel_requested=False,
+            updated_at=time.time(),
+            **values,
+        )
+    )
+    return result.rowcount == 1
+
+
+def cancel_unfinished_steps_txn(conn: Connection, run_id: str) -> None:
+    now = time.time()
+    running = select(workflow_steps.c.id).where(
+        workflow_steps.c.run_id == run_id,
+        workflow_steps.c.status.in_(("running", "pending")),
+    )
+    conn.execute(
+        update(step_attempts)
+        .where(step_attempts.c.step_id.in_(running), step_attempts.c.status == "running")
+        .values(status="cancelled", completed_at=now, error_message="cancelled")
+    )
+    conn.execute(
+        update(workflow_steps)
+        .where(
+            workflow_steps.c.run_id == run_id,
+            workflow_steps.c.status.in_(("running", "pending")),
+        )
+        .values(status="cancelled", completed_at=now)
+    )
+
+
+def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
+    """Resume: interrupted steps go back to ``pending`` (their attempts are kept)."""
+    now = time.time()
+    interrupted = select(workflow_steps.c.id).where(
+        workflow_steps.c.run_id == run_id, workflow_steps.c.status == "running"
+    )
+    conn.execute(
+        update(step_attempts)
+        .where(step_attempts.c.step_id.in_(interrupted), step_attempts.c.status == "running")
+        .values(status="interrupted", completed_at=now, error_message="interrupted")
+    )
+    conn.execute(
+        update(workflow_steps)
+        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == "running")
+        .values(status="pending", started_at=None)
+    )

@@ -1,0 +1,184 @@
+"""The journal's tables: one definition for SQLite and PostgreSQL.
+
+Times are stored as UTC epoch seconds (floats): compared and subtracted on the hot path, and
+identical on both databases. JSON payloads are stored as text written by ``json.dumps`` so the
+lean journal path and SQLAlchemy read and write the very same bytes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(36)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("path", Text, nullable=False, unique=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+workflow_definitions = Table(
+    "workflow_definitions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("workflow", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("file_path", Text, nullable=False),
+    Column("phases", Text, nullable=False),
+    Column("args_schema", Text, nullable=True),
+    Column("timeout_seconds", Float, nullable=True),
+    Column("archived_at", Float, nullable=True),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("project_id", "workflow"),
+)
+
+definition_errors = Table(
+    "definition_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("file_path", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+)
+
+workflow_runs = Table(
+    "workflow_runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("workflow_definition_id", ID, ForeignKey("workflow_definitions.id"), nullable=False),
+    Column("workflow", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("args", Text, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("spec_file", Text, nullable=True),
+    Column("spec_content", Text, nullable=True),
+    Column("spec_type", String(64), nullable=True),
+    Column("planning_session_id", String(200), nullable=True),
+    Column("mode", String(16), nullable=False),
+    Column("base_branch", String(200), nullable=True),
+    Column("branch_name", String(200), nullable=True),
+    Column("worktree_name", String(200), nullable=True),
+    Column("working_dir", Text, nullable=False),
+    Column("current_phase", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("resume_count", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", Float, nullable=True),
+    Column("owner_host", String(255), nullable=True),
+    Column("owner_pid", Integer, nullable=True),
+    Column("pause_requested", Boolean, nullable=False, default=False),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("completed_at", Float, nullable=True),
+    Column("paused_at", Float, nullable=True),
+    Column("cancelled_at", Float, nullable=True),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_workflow_runs_status_created", "status", "created_at"),
+    Index("ix_workflow_runs_project_created", "project_id", "created_at"),
+    Index("ix_workflow_runs_lease_owner", "lease_owner"),
+)
+
+workflow_steps = Table(
+    "workflow_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("phase", String(64), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("output", Text, nullable=True),
+    Column("error_message", Text, nullable=True),
+    # A durable sleep's wake-up time, kept across resumes so only what is left is slept.
+    Column("wake_at", Float, nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("completed_at", Float, nullable=True),
+    UniqueConstraint("run_id", "key"),
+)
+
+step_attempts = Table(
+    "step_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("step_id", Integer, ForeignKey("workflow_steps.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_message", Text, nullable=True),
+    Column("error_traceback", Text, nullable=True),
+    Column("started_at", Float, nullable=False),
+    Column("completed_at", Float, nullable=True),
+    Index("ix_step_attempts_step", "step_id", "attempt"),
+)
+
+run_events = Table(
+    "run_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("message", Text, nullable=True),
+    Column("phase", String(64), nullable=True),
+    Column("step_key", String(200), nullable=True),
+    # Set for events written by workflow code (annotations), which re-runs on every
+    # execution: the unique index makes the second write of the same note a no-op.
+    Column("dedupe_key", String(200), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_run_events_run", "run_id", "id"),
+    UniqueConstraint("run_id", "dedupe_key", name="uq_run_events_run_id_dedupe_key"),
+)
+
+step_logs = Table(
+    "step_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("step_key", String(200), nullable=True),
+    Column("phase", String(64), nullable=True),
+    Column("stream", String(16), nullable=False),
+    Column("line", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_step_logs_run", "run_id", "id"),
+)

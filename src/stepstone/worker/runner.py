@@ -1,0 +1,113 @@
+"""From a leased run id to a finished execution whose outcome is written back."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from stepstone.engine.context import RunInfo
+from stepstone.engine.definition import WorkflowDefinition
+from stepstone.engine.executor import Outcome, RunExecution
+from stepstone.engine.loader import describe_import_error, load_file
+from stepstone.errors import InvalidInput
+from stepstone.store import runs as run_store
+from stepstone.store.database import Database
+from stepstone.store.journal import JournalWriter
+from stepstone.store.projects import find_project_txn, get_definition_txn
+
+log = logging.getLogger(__name__)
+
+
+def load_definition(project_path: str, file_path: str, workflow_id: str) -> WorkflowDefinition:
+    """The current code of a run's workflow, imported afresh from its file."""
+    path = Path(project_path) / file_path
+    if not path.is_file():
+        raise InvalidInput(f"definition file {file_path} no longer exists")
+    try:
+        definitions = load_file(path)
+    except Exception as exc:
+        error = describe_import_error(exc, path)
+        raise InvalidInput(f"{file_path} failed to import: {error}") from exc
+    for definition in definitions:
+        if definition.id == workflow_id:
+            return definition
+    raise InvalidInput(f"{file_path} no longer declares workflow {workflow_id!r}")
+
+
+def prepare_execution(
+    db: Database, run_id: str, journal: JournalWriter, owner: str
+) -> RunExecution:
+    """Read the run and build its execution; raises InvalidInput if its code cannot load."""
+    with db.transaction() as conn:
+        run = run_store.get_run_txn(conn, run_id)
+        assert run is not None, "a leased run exists"
+        project = find_project_txn(conn, id=run["project_id"])
+        definition_row = get_definition_txn(conn, run["workflow_definition_id"])
+    assert project is not None
+    assert definition_row is not None
+    definition = load_definition(project["path"], definition_row["file_path"], run["workflow"])
+    info = RunInfo(
+        id=run["id"],
+        name=run["name"],
+        project_id=run["project_id"],
+        project_path=project["path"],
+        working_dir=run["working_dir"],
+        user_id=run["user_id"],
+        spec_file=run["spec_file"],
+        spec_content=run["spec_content"],
+        spec_type=run["spec_type"],
+        planning_session_id=run["planning_session_id"],
+        mode=run["mode"],
+        base_branch=run["base_branch"],
+        branch_name=run["branch_name"],
+        worktree_name=run["worktree_name"],
+        resume_count=run["resume_count"],
+    )
+    return RunExecution(
+        run_info=info,
+        args=json.loads(run["args"]),
+        definition=definition,
+        journal=journal,
+        owner=owner,
+    )
+
+
+_OUTCOME_EVENTS = {
+    "completed": "workflow_completed",
+    "failed": "workflow_failed",
+    "paused": "workflow_paused",
+    "cancelled": "workflow_cancelled",
+}
+
+
+def record_outcome(db: Database, run_id: str, owner: str, outcome: Outcome, now: float) -> bool:
+    """Write how the execution ended and release the lease; False if the lease was lost
+    meanwhile (then nothing is written: the new holder owns the run)."""
+    if outcome.status == "lease_lost":
+        log.warning("run %s: %s", run_id, outcome.error)
+        return False
+    values: dict[str, Any] = {"status": outcome.status, "current_phase": None}
+    if outcome.status == "completed":
+        values.update(result=outcome.result, completed_at=now, error_message=None)
+    elif outcome.status == "failed":
+        values.update(error_message=outcome.error, completed_at=now)
+    elif outcome.status == "paused":
+        values.update(paused_at=now)
+    elif outcome.status == "cancelled":
+        values.update(cancelled_at=now, completed_at=now)
+    with db.transaction() as conn:
+        if not run_store.release_run_txn(conn, run_id, owner, **values):
+            return False
+        if outcome.status == "cancelled":
+            run_store.cancel_unfinished_steps_txn(conn, run_id)
+        run_store.add_event_txn(conn, run_id, _OUTCOME_EVENTS[outcome.status], outcome.error)
+    return True
+
+
+def release_interrupted(db: Database, run_id: str, owner: str) -> None:
+    """Shutdown: drop the lease and leave the run ``running``, so it shows as interrupted
+    and can be resumed."""
+    with db.transaction() as conn:
+        run_store.release_run_txn(conn, run_id, owner)
