@@ -82,7 +82,7 @@ class RunExecution:
         self._started_phases: set[str] = set()
         self._keys = StepKeys()
         self._phase: str | None = None
-        self._unvisited_completed = 0
+        self._unreplayed = 0
         self._annotations = 0
         self._log_buffer: list[LogLine] = []
         self.pause_requested = False
@@ -96,7 +96,8 @@ class RunExecution:
         run_id = self.run_info.id
         self._records = await self._journal.call(lambda j: j.load_steps(run_id))
         self._started_phases = await self._journal.call(lambda j: j.load_started_phases(run_id))
-        self._unvisited_completed = sum(r.status == "completed" for r in self._records.values())
+        # Workflow code before a recorded step ran in an earlier execution already.
+        self._unreplayed = len(self._records)
         flusher = asyncio.create_task(self._flush_logs_periodically())
         run_timeout = asyncio.timeout(self._definition.timeout_seconds)
         try:
@@ -171,9 +172,9 @@ class RunExecution:
         key = self._keys.next(step_id, self._phase)
         record = self._records.get(key)
         if record is not None and record.status == "completed":
-            self._unvisited_completed -= 1
+            self._unreplayed -= 1
             return decode_result(record.output)
-        self._unvisited_completed = 0  # from here on the run is live, not replaying
+        self._unreplayed = 0  # from this step on, the run does new work
         for attempt_index in range(retries + 1):
             record, attempt_id = await self._start_attempt(
                 key, step_id, kind, record, wake_after_seconds
@@ -317,11 +318,12 @@ class RunExecution:
         return f"{self.run_info.id}:{base}"
 
     def log_line(self, stream: str, text: str) -> None:
-        """Buffer one log line of the current step; lines from code that is replaying
-        recorded steps are dropped, as they were written by the earlier execution."""
-        if self._unvisited_completed > 0:
+        """Buffer one log line. Lines of workflow code between steps that an earlier
+        execution already passed are dropped: that execution wrote them."""
+        step_key = _current_step.get()
+        if step_key is None and self._unreplayed > 0:
             return
-        self._log_buffer.append((_current_step.get(), self._phase, stream, text, time.time()))
+        self._log_buffer.append((step_key, self._phase, stream, text, time.time()))
 
     def command_output_sink(self) -> LineSink:
         return self.log_line

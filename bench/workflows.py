@@ -1,0 +1,46 @@
+"""The workflows the benchmarks run, copied into a temporary project as its definition file.
+
+``bench-noop`` runs ``steps`` no-op steps. ``bench-resume`` runs ``steps`` no-op steps and then
+a sentinel step that writes ``time.perf_counter()`` to ``mark_file`` when its function starts,
+and fails while ``fail_flag`` exists, so the run can be failed once and then resumed.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from stepstone import Context, workflow
+
+
+async def noop() -> None:
+    """A step that does nothing: what is left is the engine's own cost."""
+
+
+def sentinel(mark_file: str, fail_flag: str) -> str:
+    """Record when the step's function started; fail while the flag file exists."""
+    started = time.perf_counter()
+    Path(mark_file).write_text(repr(started))
+    if Path(fail_flag).exists():
+        raise RuntimeError("planned failure: the benchmark resumes the run past this step")
+    return "resumed"
+
+
+@workflow(id="bench-noop", name="Benchmark: no-op steps")
+async def bench_noop(ctx: Context) -> int:
+    """``args.steps`` no-op steps, one after another."""
+    steps = int(ctx.args["steps"])
+    for i in range(steps):
+        await ctx.step.run(f"s{i}", noop)
+    return steps
+
+
+@workflow(id="bench-resume", name="Benchmark: resume past completed steps")
+async def bench_resume(ctx: Context) -> str:
+    """``args.steps`` no-op steps, then the sentinel."""
+    for i in range(int(ctx.args["steps"])):
+        await ctx.step.run(f"s{i}", noop)
+    result: str = await ctx.step.run(
+        "sentinel", sentinel, ctx.args["mark_file"], ctx.args["fail_flag"]
+    )
+    return result

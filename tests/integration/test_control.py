@@ -1,0 +1,188 @@
+"""Resume rules, pause, cancel and fencing against live executions (SPEC 3.6-3.8)."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from stepstone.errors import Conflict, NotResumable, StepstoneError
+from stepstone.services.runs import cancel_run, get_run, pause_run, resume_run, start_run
+from stepstone.store.database import Database
+from stepstone.store.schema import workflow_runs
+from stepstone.worker.lease import process_alive
+from tests.conftest import Project
+from tests.helpers import execute_inline
+
+GATED = """
+async def wait_for_go() -> str:
+    effect("one")
+    touch("one-started")
+    while not flag("go"):
+        await asyncio.sleep(0.02)
+    return "one-done"
+
+
+@workflow(id="gated")
+async def gated(ctx: Context) -> str:
+    await ctx.step.run("one", wait_for_go)
+    await ctx.step.run("two", effect, "two")
+    if flag("fail"):
+        raise RuntimeError("failing on purpose")
+    return "done"
+"""
+
+KILLABLE = """
+@workflow(id="killable")
+async def killable(ctx: Context) -> None:
+    await ctx.step.cli(
+        "long-command",
+        "sleep 300 & echo $! > child.pid; echo $$ > shell.pid; wait",
+        cwd=str(PROJECT),
+    )
+"""
+
+
+async def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+def start_gated(db: Database, project: Project) -> tuple[str, asyncio.Task]:
+    run_id = start_run(db, project.id, "gated")["id"]
+    task = asyncio.create_task(execute_inline(db, run_id, poll_seconds=0.05))
+    return run_id, task
+
+
+async def test_resume_of_a_live_run_is_a_conflict(db: Database, make_project) -> None:
+    project: Project = make_project(GATED)
+    run_id, task = start_gated(db, project)
+    await wait_until((project.root / "one-started").exists)
+    with pytest.raises(Conflict, match="live worker"):
+        resume_run(db, run_id)
+    (project.root / "go").touch()
+    assert (await task).status == "completed"
+
+
+async def test_resume_of_pending_and_cancelled_runs_is_refused(db: Database, make_project) -> None:
+    project: Project = make_project(GATED)
+    run_id = start_run(db, project.id, "gated")["id"]
+    with pytest.raises(NotResumable, match="is pending"):
+        resume_run(db, run_id)
+    cancel_run(db, run_id)
+    with pytest.raises(NotResumable, match="is cancelled"):
+        resume_run(db, run_id)
+
+
+async def test_resuming_twice_in_a_row_executes_the_run_once(db: Database, make_project) -> None:
+    project: Project = make_project(GATED)
+    (project.root / "go").touch()
+    (project.root / "fail").touch()
+    run_id, task = start_gated(db, project)
+    assert (await task).status == "failed"
+    (project.root / "fail").unlink()
+    resume_run(db, run_id)
+    with pytest.raises(NotResumable, match="is pending"):
+        resume_run(db, run_id)
+    await execute_inline(db, run_id)
+    assert await execute_inline(db, run_id) is None, "a finished run is not claimed again"
+    run = get_run(db, run_id)
+    assert run["status"] == "completed"
+    assert run["resume_count"] == 1
+    assert (project.count("one"), project.count("two")) == (1, 1)
+
+
+async def test_concurrent_resumes_queue_the_run_once(db: Database, make_project) -> None:
+    project: Project = make_project(GATED)
+    (project.root / "go").touch()
+    (project.root / "fail").touch()
+    run_id, task = start_gated(db, project)
+    await task
+
+    def try_resume(_: int) -> str:
+        try:
+            return resume_run(db, run_id)["status"]
+        except StepstoneError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = sorted(pool.map(try_resume, range(4)))
+    assert answers == ["not_resumable", "not_resumable", "not_resumable", "pending"]
+    assert get_run(db, run_id)["resume_count"] == 1
+
+
+async def test_pause_lets_the_running_step_finish_and_stops_before_the_next(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(GATED)
+    run_id, task = start_gated(db, project)
+    await wait_until((project.root / "one-started").exists)
+    assert pause_run(db, run_id)["status"] == "running", "a live run pauses at the boundary"
+    (project.root / "go").touch()
+    assert (await task).status == "paused"
+    paused = get_run(db, run_id)
+    assert paused["status"] == "paused"
+    assert [(s["key"], s["status"]) for s in paused["steps"]] == [("one", "completed")]
+    assert project.count("two") == 0
+
+    resume_run(db, run_id)
+    await execute_inline(db, run_id)
+    assert get_run(db, run_id)["status"] == "completed"
+    assert (project.count("one"), project.count("two")) == (1, 1)
+
+
+async def test_cancel_kills_the_running_command_and_its_children(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(KILLABLE)
+    run_id = start_run(db, project.id, "killable")["id"]
+    task = asyncio.create_task(execute_inline(db, run_id, poll_seconds=0.05))
+    shell_pid_file, child_pid_file = project.root / "shell.pid", project.root / "child.pid"
+    await wait_until(lambda: shell_pid_file.exists() and child_pid_file.exists())
+    await asyncio.sleep(0.05)
+    pids = [int(shell_pid_file.read_text()), int(child_pid_file.read_text())]
+    assert all(process_alive(pid) for pid in pids)
+
+    cancel_run(db, run_id)
+    assert (await task).status == "cancelled"
+    await wait_until(lambda: not any(process_alive(pid) for pid in pids), timeout=10)
+    run = get_run(db, run_id)
+    assert run["status"] == "cancelled"
+    assert run["steps"][0]["status"] == "cancelled"
+    with pytest.raises(NotResumable):
+        resume_run(db, run_id)
+
+
+async def test_a_worker_that_lost_its_lease_writes_nothing(db: Database, make_project) -> None:
+    project: Project = make_project(GATED)
+    run_id, task = start_gated(db, project)
+    await wait_until((project.root / "one-started").exists)
+    with db.transaction() as conn:
+        conn.execute(
+            update(workflow_runs)
+            .where(workflow_runs.c.id == run_id)
+            .values(lease_owner="another-worker")
+        )
+    (project.root / "go").touch()
+    assert (await task).status == "lease_lost"
+    run = get_run(db, run_id)
+    assert run["status"] == "running"
+    assert run["steps"][0]["status"] == "running", "the completion was fenced off"
+    assert project.count("two") == 0
+
+
+def test_pause_and_cancel_refuse_finished_runs(db: Database, make_project, tmp_path: Path) -> None:
+    project: Project = make_project(GATED)
+    run_id = start_run(db, project.id, "gated")["id"]
+    assert pause_run(db, run_id)["status"] == "paused", "a queued run pauses at once"
+    assert cancel_run(db, run_id)["status"] == "cancelled"
+    with pytest.raises(NotResumable):
+        pause_run(db, run_id)
+    with pytest.raises(NotResumable, match="cancelled already"):
+        cancel_run(db, run_id)

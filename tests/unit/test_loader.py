@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from stepstone.engine.loader import discover
+
+GOOD = """
+from stepstone import workflow
+
+@workflow(id="good-one", phases=["a", ("b", "Bee")])
+async def good(ctx):
+    return 1
+"""
+
+
+def write(root: Path, name: str, text: str) -> None:
+    path = root / ".stepstone" / "workflows" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_discovery_finds_workflows_recursively_with_their_phases(tmp_path: Path) -> None:
+    write(tmp_path, "nested/deep/good.py", GOOD)
+    found = discover(tmp_path)
+    definition = found.definitions["good-one"]
+    assert [(p.id, p.label) for p in definition.phases] == [("a", "a"), ("b", "Bee")]
+    assert found.errors == {}
+
+
+def test_a_file_with_a_syntax_error_is_reported_alone_with_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "good.py", GOOD)
+    write(tmp_path, "broken.py", "from stepstone import workflow\n\ndef oops(:\n")
+    found = discover(tmp_path)
+    assert list(found.definitions) == ["good-one"]
+    error = found.errors[".stepstone/workflows/broken.py"]
+    assert error.startswith("SyntaxError")
+    assert "broken.py, line 3" in error
+
+
+def test_an_exception_at_import_is_reported_with_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "raises.py", "x = 1\nraise RuntimeError('no config')\n")
+    found = discover(tmp_path)
+    assert found.errors[".stepstone/workflows/raises.py"] == (
+        "RuntimeError: no config (raises.py, line 2)"
+    )
+
+
+def test_a_workflow_id_declared_twice_is_an_error_of_the_second_file(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", GOOD)
+    write(tmp_path, "b.py", GOOD)
+    found = discover(tmp_path)
+    assert "declared again" in found.errors[".stepstone/workflows/b.py"]
