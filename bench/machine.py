@@ -58,7 +58,7 @@ def machine_facts() -> dict[str, str]:
     temp_dir = tempfile.gettempdir()
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "nproc": str(os.cpu_count()),
+        "nproc": str(len(os.sched_getaffinity(0))),
         "CPU": cpu_model(),
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),

@@ -6,9 +6,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from stepstone.services.runs import resume_run
-
 from bench.harness import bench_home, execute
+from stepstone.services.runs import resume_run
 
 
 @dataclass(frozen=True)

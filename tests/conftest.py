@@ -94,7 +94,9 @@ def make_project(tmp_path: Path, db: Database) -> Callable[..., Project]:
     return make
 
 
-def run_cli(*args: str, check: bool = False, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, check: bool = False, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """The real ``stepstone`` command in a child process (the environment carries the home)."""
     result = subprocess.run(
         [sys.executable, "-m", "stepstone", *args],

@@ -32,7 +32,9 @@ def steps_by_key(run: dict) -> dict[str, dict]:
     return {step["key"]: step for step in run["steps"]}
 
 
-async def test_a_run_executes_its_steps_and_records_their_outputs(db: Database, make_project) -> None:
+async def test_a_run_executes_its_steps_and_records_their_outputs(
+    db: Database, make_project
+) -> None:
     project: Project = make_project(THREE_STEPS)
     run_id = start_run(db, project.id, "three-steps")["id"]
     outcome = await execute_inline(db, run_id)
