@@ -59,6 +59,7 @@ def machine_facts() -> dict[str, str]:
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "nproc": str(len(os.sched_getaffinity(0))),
+        "load average (1, 5, 15 min) at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "CPU": cpu_model(),
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),

@@ -17,14 +17,16 @@ run's lease; when it does not, nothing is written and :class:`LeaseLost` is rais
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import queue
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from stepstone.errors import LeaseLost
 from stepstone.store.database import configure_sqlite_connection
@@ -235,15 +237,51 @@ def dumps(value: object) -> str:
 
 class JournalWriter:
     """Feeds a :class:`Journal` from the event loop through one thread that owns it, so a
-    write waiting for SQLite's lock never stalls the loop (heartbeats, other runs)."""
+    write waiting for SQLite's lock never stalls the loop (heartbeats, other runs).
+
+    A plain queue and ``call_soon_threadsafe`` rather than an executor: this hop sits on
+    every step's path twice, and the executor's future chaining costs as much as the write.
+    """
 
     def __init__(self, sqlite_path: str) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepstone-journal")
         self._journal = Journal(sqlite_path)
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="stepstone-journal", daemon=True)
+        self._thread.start()
 
     async def call(self, fn: Callable[[Journal], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._journal)
+        """Run ``fn(journal)`` on the journal thread; its result or exception comes back."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._requests.put((fn, future, loop))
+        return await future
 
     def close(self) -> None:
-        self._executor.submit(self._journal.close).result()
-        self._executor.shutdown(wait=True)
+        self._requests.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        try:
+            while (request := self._requests.get()) is not None:
+                fn, future, loop = request
+                try:
+                    result, exc = fn(self._journal), None
+                except BaseException as error:
+                    result, exc = None, error
+                # The loop may be gone when its caller was torn down; the write stands.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_settle, future, result, exc)
+        finally:
+            self._journal.close()
+
+
+_Request = tuple[Callable[[Journal], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
