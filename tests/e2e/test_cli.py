@@ -185,3 +185,12 @@ def test_users_are_created_with_a_hashed_password(make_project, db) -> None:
         run_cli("user", "create", "--email", "dev@example.com", "--password", "another-pass"),
         "exists already",
     )
+
+
+def test_follow_shows_each_step_as_it_completes(make_project) -> None:
+    project: Project = make_project(COUNTED)
+    followed = run_cli("run", project.name, "counted", "--arg", "count=1", "--inline", "--follow")
+    assert followed.returncode == 0, followed.stderr
+    assert "double" in followed.stdout
+    assert "say" in followed.stdout
+    assert "completed" in followed.stdout

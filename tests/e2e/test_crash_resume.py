@@ -189,3 +189,34 @@ def test_resume_refusals_exit_1_with_one_clear_line(make_project, tmp_path: Path
     again = run_cli("resume", done)
     assert again.returncode == 1
     assert "is completed" in again.stderr
+
+
+def test_sigterm_ends_the_running_command_and_leaves_the_run_resumable(make_project) -> None:
+    from stepstone.worker.lease import process_alive
+
+    project: Project = make_project(
+        """
+@workflow(id="stoppable")
+async def stoppable(ctx: Context) -> None:
+    await ctx.step.run("first", effect, "first")
+    await ctx.step.cli(
+        "long", "if [ -f done ]; then echo ok; else sleep 300 & echo $! > child.pid; wait; fi"
+    )
+"""
+    )
+    proc = spawn_cli("run", project.name, "stoppable", "--inline")
+    wait_for_file(project.root / "child.pid")
+    time.sleep(0.1)
+    child_pid = int((project.root / "child.pid").read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 130
+    assert "stepstone resume" in proc.stderr.read()
+    wait_for(lambda: not process_alive(child_pid), what="the command to be ended")
+    run_id = only_run_id()
+    interrupted = show(run_id)
+    assert interrupted["status"] == "running"
+    assert interrupted["is_live"] is False
+    (project.root / "done").touch()
+    assert run_cli("resume", run_id, "--inline").returncode == 0
+    assert show(run_id)["status"] == "completed"
+    assert project.count("first") == 1

@@ -196,6 +196,7 @@ def run(
             return
         if not (inline or follow):
             sys.stdout.write(started["id"] + "\n")
+            err_console.print("queued: a worker (`stepstone worker`) will execute it", style="dim")
             return
         _execute_or_follow(db, started["id"], inline=inline, follow=follow, as_json=as_json)
 
@@ -221,7 +222,8 @@ def _execute_or_follow(
     err_console.print(f"run {run_id}", style="dim")
     try:
         final = asyncio.run(_execute_and_follow(db, run_id, inline=inline, follow=follow))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Ctrl-C or SIGTERM: the running step's processes were ended and the lease released.
         err_console.print(
             f"interrupted; the run is resumable: stepstone resume {run_id}", style="yellow"
         )

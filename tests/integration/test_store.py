@@ -1,0 +1,67 @@
+"""The database as Stepstone opens it: migrations, pragmas, definitions kept in step."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from stepstone.errors import InvalidInput
+from stepstone.services.projects import list_definitions
+from stepstone.services.runs import start_run
+from stepstone.store.database import Database
+from stepstone.store.schema import metadata
+from tests.conftest import Project
+
+
+def test_the_migrations_build_exactly_the_declared_tables(db: Database) -> None:
+    with db.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_opening_twice_applies_nothing_new(db: Database) -> None:
+    again = Database.open(db.url)
+    with again.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+    again.dispose()
+
+
+def test_sqlite_connections_are_in_wal_mode_with_full_sync_and_foreign_keys(
+    db: Database,
+) -> None:
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    raw = sqlite3.connect(db.sqlite_path)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "WAL is kept in the file"
+    raw.close()
+
+
+def test_a_definition_whose_file_is_gone_is_archived_and_refuses_new_runs(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project()
+    path = project.write_workflow(
+        """
+@workflow(id="short-lived")
+async def short_lived(ctx: Context) -> None:
+    pass
+""",
+        file_name="short.py",
+    )
+    listing = list_definitions(db, project.id)
+    assert [(d["workflow"], d["archived"]) for d in listing["definitions"]] == [
+        ("short-lived", False)
+    ]
+    path.unlink()
+    listing = list_definitions(db, project.id)
+    assert [(d["workflow"], d["archived"]) for d in listing["definitions"]] == [
+        ("short-lived", True)
+    ]
+    with pytest.raises(InvalidInput, match=r"is archived: its file \.stepstone/workflows/short\.py"):
+        start_run(db, project.id, "short-lived")
