@@ -63,5 +63,6 @@ async def short_lived(ctx: Context) -> None:
     assert [(d["workflow"], d["archived"]) for d in listing["definitions"]] == [
         ("short-lived", True)
     ]
-    with pytest.raises(InvalidInput, match=r"is archived: its file \.stepstone/workflows/short\.py"):
+    archived = r"is archived: its file \.stepstone/workflows/short\.py"
+    with pytest.raises(InvalidInput, match=archived):
         start_run(db, project.id, "short-lived")
