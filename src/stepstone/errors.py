@@ -8,13 +8,13 @@
     │   └── ResultNotSerializable       a step returned something JSON cannot hold
     ├── NotResumable                    resume/pause/cancel refused by the run's status
     ├── Conflict                        the run is live in a worker; try again later
-    ├── StepFailed                      a step failed after its retries (raised in the workflow)
-    └── LeaseLost                       this worker no longer owns the run (fencing)
+    └── StepFailed                      a step failed after its retries (raised in the workflow)
 
     BaseException
     └── RunInterrupted                  unwinds a workflow; user code's ``except Exception``
         ├── RunCancelled                cannot swallow these
-        └── RunPaused
+        ├── RunPaused
+        └── LeaseLost                   this worker no longer owns the run (fencing)
 
 Each error carries a stable ``code`` (used by the CLI and the API) and a one-line message.
 """
@@ -52,10 +52,6 @@ class Conflict(StepstoneError):
     code = "conflict"
 
 
-class LeaseLost(StepstoneError):
-    code = "lease_lost"
-
-
 class StepFailed(StepstoneError):
     """A step failed for good. ``error`` is the stored text, identical after a database round
     trip, so a failure read back from the journal compares equal to the one raised."""
@@ -78,3 +74,11 @@ class RunCancelled(RunInterrupted):
 
 class RunPaused(RunInterrupted):
     pass
+
+
+class LeaseLost(RunInterrupted):
+    """Another worker holds the run now; this one must stop without writing."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

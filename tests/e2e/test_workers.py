@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import signal
+import time
 
-from stepstone.services.runs import get_run, list_runs, start_run
+from stepstone.services.runs import get_run, list_runs, resume_run, start_run
 from tests.conftest import Project, spawn_cli
 from tests.helpers import wait_for
 
@@ -42,3 +43,34 @@ def test_two_worker_processes_never_execute_the_same_run(db, make_project) -> No
         if event["type"] == "workflow_started"
     }
     assert len(owners) == 2, "both workers took runs, so the claims really competed"
+
+
+def test_a_stopped_worker_ends_its_busy_runs_and_leaves_them_resumable(db, make_project) -> None:
+    project: Project = make_project(
+        """
+@workflow(id="busy")
+async def busy(ctx: Context) -> None:
+    await ctx.step.run("first", effect, "first")
+    await ctx.step.cli("wait", "while [ ! -f go ]; do sleep 0.05; done", cwd=str(PROJECT))
+"""
+    )
+    run_id = start_run(db, project.id, "busy")["id"]
+    worker = spawn_cli("worker", "--concurrency", "1")
+    wait_for(lambda: project.count("first") == 1, what="the first step")
+    time.sleep(0.2)
+    stopped_at = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=20) == 0
+    assert time.monotonic() - stopped_at < 8, "the worker stops without waiting for the run"
+    run = get_run(db, run_id)
+    assert run["status"] == "running"
+    assert run["is_live"] is False
+    (project.root / "go").touch()
+    resume_run(db, run_id)
+    restarted = spawn_cli("worker")
+    try:
+        wait_for(lambda: get_run(db, run_id)["status"] == "completed", what="the resumed run")
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=20)
+    assert project.count("first") == 1

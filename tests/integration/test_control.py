@@ -28,7 +28,10 @@ async def wait_for_go() -> str:
 
 @workflow(id="gated")
 async def gated(ctx: Context) -> str:
-    await ctx.step.run("one", wait_for_go)
+    try:
+        await ctx.step.run("one", wait_for_go)
+    except Exception:  # fencing and control must get through user code like this
+        effect("swallowed")
     await ctx.step.run("two", effect, "two")
     if flag("fail"):
         raise RuntimeError("failing on purpose")
@@ -175,6 +178,7 @@ async def test_a_worker_that_lost_its_lease_writes_nothing(db: Database, make_pr
     assert run["status"] == "running"
     assert run["steps"][0]["status"] == "running", "the completion was fenced off"
     assert project.count("two") == 0
+    assert project.count("swallowed") == 0
 
 
 def test_pause_and_cancel_refuse_finished_runs(db: Database, make_project, tmp_path: Path) -> None:

@@ -155,7 +155,11 @@ async def slow_run(ctx: Context) -> None:
     )
     run_id = start_run(db, project.id, "slow-run")["id"]
     await execute_inline(db, run_id)
-    assert get_run(db, run_id)["error_message"] == "run timed out after 0.3 s"
+    run = get_run(db, run_id)
+    assert run["error_message"] == "run timed out after 0.3 s"
+    step = run["steps"][0]
+    assert step["status"] == "failed", "the step cut short is not left running"
+    assert step["attempts"][0]["status"] == "failed"
 
 
 async def test_repeated_step_ids_get_numbered_keys(db: Database, make_project) -> None:
@@ -208,10 +212,11 @@ async def test_idempotency_keys_are_stable_across_resumes(db: Database, make_pro
 @workflow(id="keys", phases=["p"])
 async def keys(ctx: Context) -> None:
     async with ctx.phase("p"):
-        key = ctx.step_idempotency_key("charge")
-        with (PROJECT / "keys.log").open("a") as f:
-            f.write(key + "\\n")
-        await ctx.step.run("charge", lambda: 1 / 0 if flag("fail") else key)
+        for _ in range(2):
+            key = ctx.step_idempotency_key("charge")
+            with (PROJECT / "keys.log").open("a") as f:
+                f.write(key + "\\n")
+            await ctx.step.run("charge", lambda: 1 / 0 if flag("fail") else key)
 """
     )
     (project.root / "fail").touch()
@@ -221,8 +226,9 @@ async def keys(ctx: Context) -> None:
     resume_run(db, run_id)
     await execute_inline(db, run_id)
     keys = (project.root / "keys.log").read_text().split()
-    assert len(keys) == 2
-    assert keys[0] == keys[1] == f"{run_id}:p-charge"
+    first_execution, resumed = keys[:1], keys[1:]
+    assert first_execution == [f"{run_id}:p-charge"]
+    assert resumed == [f"{run_id}:p-charge", f"{run_id}:p-charge#2"]
 
 
 async def test_resume_of_a_completed_run_is_refused(db: Database, make_project) -> None:
@@ -231,3 +237,20 @@ async def test_resume_of_a_completed_run_is_refused(db: Database, make_project) 
     await execute_inline(db, run_id)
     with pytest.raises(NotResumable, match="is completed"):
         resume_run(db, run_id)
+
+
+async def test_a_relative_cwd_is_inside_the_runs_working_directory(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(
+        """
+@workflow(id="in-subdir")
+async def in_subdir(ctx: Context) -> str:
+    (PROJECT / "sub").mkdir(exist_ok=True)
+    result = await ctx.step.cli("where", "pwd", cwd="sub")
+    return result.stdout.strip()
+"""
+    )
+    run_id = start_run(db, project.id, "in-subdir")["id"]
+    await execute_inline(db, run_id)
+    assert get_run(db, run_id)["result"] == str(project.root / "sub")

@@ -223,10 +223,13 @@ def _execute_or_follow(
     try:
         final = asyncio.run(_execute_and_follow(db, run_id, inline=inline, follow=follow))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        # Ctrl-C or SIGTERM: the running step's processes were ended and the lease released.
-        err_console.print(
-            f"interrupted; the run is resumable: stepstone resume {run_id}", style="yellow"
-        )
+        if inline:
+            # Ctrl-C or SIGTERM: the running step's processes were ended, the lease released.
+            err_console.print(
+                f"interrupted; the run is resumable: stepstone resume {run_id}", style="yellow"
+            )
+        else:
+            err_console.print(f"stopped following; the run goes on: stepstone show {run_id}")
         raise typer.Exit(130) from None
     if as_json:
         _print_json(final)

@@ -77,6 +77,8 @@ def run_panel(run: dict[str, Any]) -> Group:
     parts: list[Any] = [header, table]
     if run["error_message"]:
         parts.append(Text(f"error: {run['error_message']}", style="red"))
+    if run["status"] == "pending":
+        parts.append(Text("queued: waiting for a worker (`stepstone worker`)", style="dim"))
     if is_interrupted(run):
         parts.append(
             Text(f"interrupted: resume with `stepstone resume {run['id']}`", style="yellow")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -81,7 +82,8 @@ class StepApi:
     ) -> CliResult:
         """A shell command in its own process group; output streams to the step's logs."""
         execution = self._execution
-        workdir = cwd or execution.run_info.working_dir
+        # A relative cwd is inside the run's working directory, not the worker's.
+        workdir = os.path.join(execution.run_info.working_dir, cwd or "")
 
         async def action() -> CliResult:
             result = await run_command(
@@ -144,5 +146,6 @@ class Context:
         await self._execution.annotate(markdown)
 
     def step_idempotency_key(self, step_id: str) -> str:
-        """A key for that step, the same across attempts and resumes, for external APIs."""
+        """A key for the next call of that step, the same across attempts and resumes, to
+        hand to external APIs; call it just before the step."""
         return self._execution.idempotency_key(step_id)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from stepstone.engine.context import Context, RunInfo
 from stepstone.engine.definition import WorkflowDefinition
-from stepstone.engine.keys import StepKeys, slugify
+from stepstone.engine.keys import StepKeys
 from stepstone.engine.results import decode_result, encode_result
 from stepstone.errors import (
     LeaseLost,
@@ -314,8 +314,9 @@ class RunExecution:
         )
 
     def idempotency_key(self, step_id: str) -> str:
-        base = slugify(step_id) if self._phase is None else f"{self._phase}-{slugify(step_id)}"
-        return f"{self.run_info.id}:{base}"
+        """Run id and the key the next call of ``step_id`` gets: stable across attempts and
+        resumes, distinct for each repeat in a loop."""
+        return f"{self.run_info.id}:{self._keys.peek(step_id, self._phase)}"
 
     def log_line(self, stream: str, text: str) -> None:
         """Buffer one log line. Lines of workflow code between steps that an earlier

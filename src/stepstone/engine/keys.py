@@ -26,7 +26,13 @@ class StepKeys:
         self._seen: Counter[str] = Counter()
 
     def next(self, step_id: str, phase: str | None) -> str:
+        """The key of this call, counted as made."""
+        key = self.peek(step_id, phase)
+        self._seen[key.partition("#")[0]] += 1
+        return key
+
+    def peek(self, step_id: str, phase: str | None) -> str:
+        """The key the next call of ``step_id`` in ``phase`` will get."""
         base = slugify(step_id) if phase is None else f"{phase}-{slugify(step_id)}"
-        self._seen[base] += 1
-        count = self._seen[base]
+        count = self._seen[base] + 1
         return base if count == 1 else f"{base}#{count}"

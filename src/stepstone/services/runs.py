@@ -169,12 +169,7 @@ def resume_run(db: Database, ref: str) -> dict[str, Any]:
             error_message=None,
             completed_at=None,
             resume_count=run["resume_count"] + 1,
-            lease_owner=None,
-            lease_expires_at=None,
-            owner_host=None,
-            owner_pid=None,
-            pause_requested=False,
-            cancel_requested=False,
+            **store.NO_LEASE,
         )
         store.add_event_txn(conn, run["id"], "workflow_resumed", f"resumed from {status}")
         project = project_store.find_project_txn(conn, id=run["project_id"])
@@ -194,8 +189,9 @@ def pause_run(db: Database, ref: str) -> dict[str, Any]:
             store.update_run_txn(conn, run["id"], pause_requested=True)
             store.add_event_txn(conn, run["id"], "pause_requested")
         else:
+            store.reset_running_steps_txn(conn, run["id"])
             store.update_run_txn(
-                conn, run["id"], status="paused", paused_at=time.time(), lease_owner=None
+                conn, run["id"], status="paused", paused_at=time.time(), **store.NO_LEASE
             )
             store.add_event_txn(conn, run["id"], "workflow_paused")
         return _view_txn(conn, run["id"])
@@ -219,8 +215,8 @@ def cancel_run(db: Database, ref: str) -> dict[str, Any]:
                 status="cancelled",
                 cancelled_at=now,
                 completed_at=now,
-                lease_owner=None,
                 current_phase=None,
+                **store.NO_LEASE,
             )
             store.cancel_unfinished_steps_txn(conn, run["id"])
             store.add_event_txn(conn, run["id"], "workflow_cancelled")

@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from stepstone.errors import InvalidInput
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 
@@ -79,7 +81,9 @@ class Database:
         self.engine = create_db_engine(url)
         parsed = make_url(url)
         if parsed.get_backend_name() != "sqlite" or not parsed.database:
-            raise NotImplementedError("only the embedded SQLite database is supported so far")
+            raise InvalidInput(
+                f"database {parsed.render_as_string()}: only SQLite files are supported so far"
+            )
         self.sqlite_path = parsed.database
 
     @classmethod

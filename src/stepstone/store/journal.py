@@ -2,7 +2,7 @@
 
 A step costs two transactions: the *running marker* before its function runs, and the
 *completion* (or failure) after. Both go straight to the DB-API connection with fixed SQL,
-because a no-op step must cost little more than one durable commit (see PERFORMANCE.md); the
+because a no-op step must cost little more than one durable commit (``bench/`` measures it); the
 rest of Stepstone uses SQLAlchemy.
 
 Durability: the completion commits with ``synchronous=FULL``. The marker commits with

@@ -227,59 +227,68 @@ def control_flags_txn(conn: Connection, *, owner: str) -> Sequence[RowMapping]:
     )
 
 
+NO_LEASE: dict[str, Any] = {
+    "lease_owner": None,
+    "lease_expires_at": None,
+    "owner_pid": None,
+    "owner_host": None,
+    "pause_requested": False,
+    "cancel_requested": False,
+}
+"""The columns that say no worker holds the run."""
+
+
 def release_run_txn(conn: Connection, run_id: str, owner: str, **values: Any) -> bool:
     """Write the run's outcome and drop the lease, only if ``owner`` still holds it."""
     result = conn.execute(
         update(workflow_runs)
         .where(workflow_runs.c.id == run_id, workflow_runs.c.lease_owner == owner)
-        .values(
-            lease_owner=None,
-            lease_expires_at=None,
-            owner_pid=None,
-            owner_host=None,
-            pause_requested=False,
-            cancel_requested=False,
-            updated_at=time.time(),
-            **values,
-        )
+        .values(updated_at=time.time(), **{**NO_LEASE, **values})
     )
     return result.rowcount == 1
 
 
-def cancel_unfinished_steps_txn(conn: Connection, run_id: str) -> None:
+def settle_running_steps_txn(
+    conn: Connection, run_id: str, *, step_status: str, attempt_status: str, message: str | None
+) -> None:
+    """Close the steps an execution left ``running``: their open attempt gets
+    ``attempt_status``, the step ``step_status`` (``pending`` also clears ``started_at``, so
+    the step reads as not started)."""
     now = time.time()
     running = select(workflow_steps.c.id).where(
-        workflow_steps.c.run_id == run_id,
-        workflow_steps.c.status.in_(("running", "pending")),
-    )
-    conn.execute(
-        update(step_attempts)
-        .where(step_attempts.c.step_id.in_(running), step_attempts.c.status == "running")
-        .values(status="cancelled", completed_at=now, error_message="cancelled")
-    )
-    conn.execute(
-        update(workflow_steps)
-        .where(
-            workflow_steps.c.run_id == run_id,
-            workflow_steps.c.status.in_(("running", "pending")),
-        )
-        .values(status="cancelled", completed_at=now)
-    )
-
-
-def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
-    """Resume: interrupted steps go back to ``pending`` (their attempts are kept)."""
-    now = time.time()
-    interrupted = select(workflow_steps.c.id).where(
         workflow_steps.c.run_id == run_id, workflow_steps.c.status == "running"
     )
     conn.execute(
         update(step_attempts)
-        .where(step_attempts.c.step_id.in_(interrupted), step_attempts.c.status == "running")
-        .values(status="interrupted", completed_at=now, error_message="interrupted")
+        .where(step_attempts.c.step_id.in_(running), step_attempts.c.status == "running")
+        .values(status=attempt_status, completed_at=now, error_message=message)
     )
+    step_values: dict[str, Any] = {"status": step_status}
+    if step_status == "pending":
+        step_values["started_at"] = None
+    else:
+        step_values.update(completed_at=now, error_message=message)
     conn.execute(
         update(workflow_steps)
         .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == "running")
-        .values(status="pending", started_at=None)
+        .values(**step_values)
+    )
+
+
+def cancel_unfinished_steps_txn(conn: Connection, run_id: str) -> None:
+    settle_running_steps_txn(
+        conn, run_id, step_status="cancelled", attempt_status="cancelled", message="cancelled"
+    )
+    conn.execute(
+        update(workflow_steps)
+        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == "pending")
+        .values(status="cancelled", completed_at=time.time())
+    )
+
+
+def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
+    """Resume and pause: interrupted steps go back to ``pending`` (their attempts are kept,
+    marked ``interrupted``)."""
+    settle_running_steps_txn(
+        conn, run_id, step_status="pending", attempt_status="interrupted", message="interrupted"
     )

@@ -102,6 +102,13 @@ def record_outcome(db: Database, run_id: str, owner: str, outcome: Outcome, now:
             return False
         if outcome.status == "cancelled":
             run_store.cancel_unfinished_steps_txn(conn, run_id)
+        elif outcome.status == "paused":
+            run_store.reset_running_steps_txn(conn, run_id)
+        elif outcome.status == "failed":
+            # A step cut short by the run's end (the run timeout, an error outside steps).
+            run_store.settle_running_steps_txn(
+                conn, run_id, step_status="failed", attempt_status="failed", message=outcome.error
+            )
         run_store.add_event_txn(conn, run_id, _OUTCOME_EVENTS[outcome.status], outcome.error)
     return True
 

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from stepstone.engine.executor import Outcome, RunExecution, describe_exception
 from stepstone.errors import InvalidInput
 from stepstone.store import runs as run_store
@@ -54,9 +56,12 @@ class Worker:
         control = asyncio.create_task(self._control_loop())
         executing: set[asyncio.Task[None]] = set()
         try:
-            while not stop.is_set():
-                await self._slots.acquire()
-                run_id = await asyncio.to_thread(self._claim_next)
+            while await self._acquire_slot(stop):
+                try:
+                    run_id = await asyncio.to_thread(self._claim_next)
+                except SQLAlchemyError:
+                    log.exception("claiming a run failed; trying again")
+                    run_id = None
                 if run_id is None:
                     self._slots.release()
                     await self._wait_for_work(stop)
@@ -118,6 +123,20 @@ class Worker:
                 self._held[run_id] = _Held()
                 run_store.add_event_txn(conn, run_id, "workflow_started", self.owner)
         return claimed
+
+    async def _acquire_slot(self, stop: asyncio.Event) -> bool:
+        """Wait for a free slot; False (and no slot held) once ``stop`` is set."""
+        acquire = asyncio.create_task(self._slots.acquire())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not acquire.done():
+            acquire.cancel()
+            return False
+        if stop.is_set():
+            self._slots.release()
+            return False
+        return True
 
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
         self._wake.clear()
