@@ -125,9 +125,9 @@ class Journal:
             if record is None:
                 step_id = cur.execute(
                     "INSERT INTO workflow_steps (run_id, key, name, phase, kind, status, attempt,"
-                    " wake_at, started_at) VALUES (?, ?, ?, ?, ?, 'running', 1, ?, ?)"
-                    " RETURNING id",
-                    (run_id, key, name, phase, kind, wake_at, now),
+                    " wake_at, started_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, 'running', 1, ?, ?, ?) RETURNING id",
+                    (run_id, key, name, phase, kind, wake_at, now, now),
                 ).fetchone()[0]
                 record = StepRecord(step_id, "running", 1, None, wake_at)
             else:
@@ -137,8 +137,8 @@ class Journal:
                     record.wake_at = wake_at
                 cur.execute(
                     "UPDATE workflow_steps SET status='running', attempt=?, name=?, phase=?,"
-                    " kind=?, wake_at=?, started_at=?, completed_at=NULL WHERE id=?",
-                    (record.attempt, name, phase, kind, record.wake_at, now, record.id),
+                    " kind=?, wake_at=?, started_at=?, completed_at=NULL, updated_at=? WHERE id=?",
+                    (record.attempt, name, phase, kind, record.wake_at, now, now, record.id),
                 )
             attempt_id = cur.execute(
                 "INSERT INTO step_attempts (step_id, attempt, status, started_at)"
@@ -155,8 +155,8 @@ class Journal:
         with self._transaction(durable=True) as cur:
             cur.execute(
                 "UPDATE workflow_steps SET status='completed', output=?, error_message=NULL,"
-                f" completed_at=? WHERE id=? AND {_FENCED}",
-                (output, now, record.id, run_id, owner),
+                f" completed_at=?, updated_at=? WHERE id=? AND {_FENCED}",
+                (output, now, now, record.id, run_id, owner),
             )
             if cur.rowcount != 1:
                 raise LeaseLost(f"run {run_id} is no longer leased to this worker")
@@ -190,8 +190,9 @@ class Journal:
             )
             step_status = status if final else "running"
             cur.execute(
-                "UPDATE workflow_steps SET status=?, error_message=?, completed_at=? WHERE id=?",
-                (step_status, error, now if final else None, record.id),
+                "UPDATE workflow_steps SET status=?, error_message=?, completed_at=?,"
+                " updated_at=? WHERE id=?",
+                (step_status, error, now if final else None, now, record.id),
             )
         record.status = step_status
 

@@ -263,7 +263,7 @@ def settle_running_steps_txn(
         .where(step_attempts.c.step_id.in_(running), step_attempts.c.status == "running")
         .values(status=attempt_status, completed_at=now, error_message=message)
     )
-    step_values: dict[str, Any] = {"status": step_status}
+    step_values: dict[str, Any] = {"status": step_status, "updated_at": now}
     if step_status == "pending":
         step_values["started_at"] = None
     else:
@@ -282,7 +282,7 @@ def cancel_unfinished_steps_txn(conn: Connection, run_id: str) -> None:
     conn.execute(
         update(workflow_steps)
         .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == "pending")
-        .values(status="cancelled", completed_at=time.time())
+        .values(status="cancelled", completed_at=time.time(), updated_at=time.time())
     )
 
 

@@ -117,6 +117,7 @@ workflow_runs = Table(
     Index("ix_workflow_runs_status_created", "status", "created_at"),
     Index("ix_workflow_runs_project_created", "project_id", "created_at"),
     Index("ix_workflow_runs_lease_owner", "lease_owner"),
+    Index("ix_workflow_runs_updated_at", "updated_at"),
 )
 
 workflow_steps = Table(
@@ -136,7 +137,10 @@ workflow_steps = Table(
     Column("wake_at", Float, nullable=True),
     Column("started_at", Float, nullable=True),
     Column("completed_at", Float, nullable=True),
+    # When the row last changed: the live feed reads what changed since its last look.
+    Column("updated_at", Float, nullable=True),
     UniqueConstraint("run_id", "key"),
+    Index("ix_workflow_steps_updated_at", "updated_at"),
 )
 
 step_attempts = Table(

@@ -1,0 +1,69 @@
+"""What changed in the journal since a cursor: the live feed's reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, RowMapping, func, select
+
+from stepstone.store.schema import run_events, step_logs, workflow_runs, workflow_steps
+
+LOG_BATCH = 2000
+
+
+def latest_cursors_txn(conn: Connection) -> tuple[float, float, int, int]:
+    """``(runs updated_at, steps updated_at, event id, log id)`` as they are now."""
+    return (
+        conn.execute(select(func.max(workflow_runs.c.updated_at))).scalar() or 0.0,
+        conn.execute(select(func.max(workflow_steps.c.updated_at))).scalar() or 0.0,
+        conn.execute(select(func.max(run_events.c.id))).scalar() or 0,
+        conn.execute(select(func.max(step_logs.c.id))).scalar() or 0,
+    )
+
+
+def runs_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMapping]:
+    return (
+        conn.execute(select(workflow_runs).where(workflow_runs.c.updated_at >= since))
+        .mappings()
+        .all()
+    )
+
+
+def steps_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMapping]:
+    return (
+        conn.execute(
+            select(workflow_steps, workflow_runs.c.project_id)
+            .join(workflow_runs, workflow_runs.c.id == workflow_steps.c.run_id)
+            .where(workflow_steps.c.updated_at >= since)
+            .order_by(workflow_steps.c.updated_at, workflow_steps.c.id)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def events_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
+    return (
+        conn.execute(
+            select(run_events, workflow_runs.c.project_id)
+            .join(workflow_runs, workflow_runs.c.id == run_events.c.run_id)
+            .where(run_events.c.id > after_id)
+            .order_by(run_events.c.id)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def logs_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
+    return (
+        conn.execute(
+            select(step_logs, workflow_runs.c.project_id)
+            .join(workflow_runs, workflow_runs.c.id == step_logs.c.run_id)
+            .where(step_logs.c.id > after_id)
+            .order_by(step_logs.c.id)
+            .limit(LOG_BATCH)
+        )
+        .mappings()
+        .all()
+    )
