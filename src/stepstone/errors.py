@@ -4,6 +4,8 @@
 
     StepstoneError                      anything Stepstone reports to a user
     ├── NotFound                        unknown or malformed id / name
+    ├── Unauthorized                    no valid credentials or token
+    ├── Forbidden                       another user's run
     ├── InvalidInput                    bad args, bad path, bad workflow file, bad result
     │   └── ResultNotSerializable       a step returned something JSON cannot hold
     ├── NotResumable                    resume/pause/cancel refused by the run's status
@@ -34,6 +36,14 @@ class StepstoneError(Exception):
 
 class NotFound(StepstoneError):
     code = "not_found"
+
+
+class Unauthorized(StepstoneError):
+    code = "unauthorized"
+
+
+class Forbidden(StepstoneError):
+    code = "forbidden"
 
 
 class InvalidInput(StepstoneError):

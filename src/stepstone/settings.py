@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1)
     lease_seconds: float = Field(default=30.0, gt=0)
     poll_seconds: float = Field(default=0.25, gt=0)
+    live_poll_seconds: float = Field(default=0.25, gt=0)
+    token_expiry_seconds: float = Field(default=12 * 3600, gt=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=4101, ge=0, le=65535)
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under ``home``."""

@@ -271,7 +271,7 @@ def runs(
 ) -> None:
     """List runs, newest first."""
     with _database() as db:
-        listed = run_services.list_runs(db, project_ref=project, status=status, limit=limit)
+        listed, _ = run_services.list_runs(db, project_ref=project, status=status, limit=limit)
     if as_json:
         _print_json(listed)
     elif not listed:
@@ -284,7 +284,7 @@ def runs(
 def show(run_id: RunArg, as_json: JsonOption = False) -> None:
     """One run with its steps."""
     with _database() as db:
-        shown = run_services.get_run(db, run_id)
+        shown = run_services.get_run(db, run_services.expand_run_ref(db, run_id))
     if as_json:
         _print_json(shown)
     else:
@@ -300,7 +300,7 @@ def resume(
 ) -> None:
     """Resume an interrupted, paused or failed run: completed steps are reused."""
     with _database() as db:
-        resumed = run_services.resume_run(db, run_id)
+        resumed = run_services.resume_run(db, run_services.expand_run_ref(db, run_id))
         if inline or follow:
             _execute_or_follow(db, resumed["id"], inline=inline, follow=follow, as_json=as_json)
         elif as_json:
@@ -313,7 +313,7 @@ def resume(
 def pause(run_id: RunArg, as_json: JsonOption = False) -> None:
     """Pause a run after its running step finishes."""
     with _database() as db:
-        paused = run_services.pause_run(db, run_id)
+        paused = run_services.pause_run(db, run_services.expand_run_ref(db, run_id))
     if as_json:
         _print_json(paused)
     elif paused["status"] == "paused":
@@ -326,7 +326,7 @@ def pause(run_id: RunArg, as_json: JsonOption = False) -> None:
 def cancel(run_id: RunArg, as_json: JsonOption = False) -> None:
     """Cancel a run now, killing its running step."""
     with _database() as db:
-        cancelled = run_services.cancel_run(db, run_id)
+        cancelled = run_services.cancel_run(db, run_services.expand_run_ref(db, run_id))
         deadline = time.monotonic() + CANCEL_WAIT_SECONDS
         while cancelled["status"] != "cancelled" and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -348,9 +348,10 @@ def logs(
 ) -> None:
     """A run's output lines."""
     with _database() as db:
+        run_id = run_services.expand_run_ref(db, run_id)
         last_id = 0
         while True:
-            lines = run_services.run_logs(db, run_id, step_key=step, after_id=last_id)
+            lines = run_services.run_logs(db, run_id, step=step, after_id=last_id)
             for line in lines:
                 if as_json:
                     sys.stdout.write(json.dumps(line) + "\n")
@@ -396,13 +397,43 @@ async def _serve(running: Worker) -> None:
     await running.serve(stop)
 
 
-@app.command("demo")
-def demo() -> None:
-    """Run a sample workflow in this terminal: kill it midway, then resume it."""
-    from stepstone.cli.demo import run_demo
+HostOption = Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")]
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on [4101].")]
 
-    with _database() as db:
-        run_demo(db, console)
+
+def _server_settings(host: str | None, port: int | None) -> Settings:
+    settings = _settings()
+    return settings.model_copy(
+        update={"host": host or settings.host, "port": settings.port if port is None else port}
+    )
+
+
+@app.command("serve")
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """The HTTP API and WebSocket, with a worker in the same process."""
+    from stepstone.cli.server import serve as serve_forever
+
+    serve_forever(_server_settings(host, port), console)
+
+
+@app.command("demo")
+def demo(
+    host: HostOption = None,
+    port: PortOption = None,
+    terminal: Annotated[
+        bool, typer.Option(help="Run a sample workflow in this terminal instead of serving.")
+    ] = False,
+) -> None:
+    """Serve with the sample project and a demo user (its password is printed once)."""
+    if terminal:
+        from stepstone.cli.demo import run_demo
+
+        with _database() as db:
+            run_demo(db, console)
+        return
+    from stepstone.cli.server import demo as serve_demo
+
+    serve_demo(_server_settings(host, port), console)
 
 
 def main() -> None:

@@ -22,10 +22,11 @@ class Message:
 
 @dataclass(eq=False)
 class Subscription:
-    """One listener (a WebSocket): the channels it follows and its message queue. A
-    listener that falls ``QUEUE_LIMIT`` messages behind is marked ``overflowed`` and should
-    reconnect and refetch."""
+    """One listener (a WebSocket) of user ``user_id``: the channels it follows and its
+    message queue. A listener that falls ``QUEUE_LIMIT`` messages behind is marked
+    ``overflowed`` and should reconnect and refetch."""
 
+    user_id: str | None = None
     channels: set[str] = field(default_factory=set)
     queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     overflowed: bool = False
@@ -38,17 +39,23 @@ class EventBus:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
 
-    def subscribe(self) -> Subscription:
-        subscription = Subscription()
+    def subscribe(self, user_id: str | None = None) -> Subscription:
+        subscription = Subscription(user_id=user_id)
         self._subscriptions.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
-    def publish(self, channels: Iterable[str], type: str, data: dict[str, Any]) -> None:
+    def publish(
+        self, channels: Iterable[str], type: str, data: dict[str, Any], *, owner: str | None
+    ) -> None:
+        """Deliver to subscriptions on ``channels``; a message about a run of user ``owner``
+        reaches only that user's subscriptions (``owner`` None: everyone's)."""
         ordered = list(channels)
         for subscription in self._subscriptions:
+            if owner is not None and subscription.user_id not in (None, owner):
+                continue
             channel = next((c for c in ordered if c in subscription.channels), None)
             if channel is None:
                 continue

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 # stamp a little older than the newest one seen: every look re-reads this much of the past
 # and publishes only what differs from what was sent.
 OVERLAP_SECONDS = 1.0
-Published = tuple[list[str], str, dict[str, Any]]
+Published = tuple[list[str], str, dict[str, Any], str | None]
+"""``(channels, type, data, owner)``: ``owner`` is the run's user."""
 
 
 def _channels(run_id: str, project_id: str) -> list[str]:
@@ -65,8 +66,8 @@ class ChangeFeed:
             except Exception:
                 log.exception("reading journal changes failed; trying again")
                 continue
-            for channels, type, data in messages:
-                self._bus.publish(channels, type, data)
+            for channels, type, data, owner in messages:
+                self._bus.publish(channels, type, data, owner=owner)
 
     def _latest(self) -> tuple[float, float, int, int]:
         with self._db.transaction() as conn:
@@ -75,7 +76,7 @@ class ChangeFeed:
     def _collect(self) -> list[Published]:
         assert self._cursors is not None
         runs_since, steps_since, event_id, log_id = self._cursors
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
             runs = changes.runs_updated_since_txn(conn, runs_since - OVERLAP_SECONDS)
             steps = changes.steps_updated_since_txn(conn, steps_since - OVERLAP_SECONDS)
             events = changes.events_after_txn(conn, event_id)
@@ -88,6 +89,7 @@ class ChangeFeed:
                 _channels(event["run_id"], event["project_id"]),
                 "workflow.run.event.created",
                 {"run_id": event["run_id"], "event": event_view(event)},
+                event["user_id"],
             )
             for event in events
         ]
@@ -114,6 +116,7 @@ class ChangeFeed:
                         _channels(run["id"], run["project_id"]),
                         "workflow.run.updated",
                         {"run_id": run["id"], "project_id": run["project_id"], "changes": changed},
+                        run["user_id"],
                     )
                 )
         return messages
@@ -133,6 +136,7 @@ class ChangeFeed:
                         channels,
                         "workflow.run.step.created",
                         {"run_id": step["run_id"], "step": view},
+                        step["user_id"],
                     )
                 )
                 continue
@@ -143,21 +147,25 @@ class ChangeFeed:
                         channels,
                         "workflow.run.step.updated",
                         {"run_id": step["run_id"], "step_id": step["id"], "changes": changed},
+                        step["user_id"],
                     )
                 )
         return messages
 
     def _log_messages(self, logs: Any) -> list[Published]:
-        chunks: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
+        chunks: dict[tuple[str, str, str | None, str | None], list[dict[str, Any]]]
+        chunks = defaultdict(list)
         for line in logs:
-            chunks[(line["run_id"], line["project_id"], line["step_key"])].append(log_view(line))
+            key = (line["run_id"], line["project_id"], line["user_id"], line["step_key"])
+            chunks[key].append(log_view(line))
         return [
             (
                 _channels(run_id, project_id),
                 "workflow.run.step.log_chunk",
                 {"run_id": run_id, "step_key": step_key, "lines": lines},
+                user_id,
             )
-            for (run_id, project_id, step_key), lines in chunks.items()
+            for (run_id, project_id, user_id, step_key), lines in chunks.items()
         ]
 
     def _forget_steps_older_than(self, horizon: float) -> None:

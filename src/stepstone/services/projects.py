@@ -10,10 +10,12 @@ from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from stepstone.engine.loader import discover
-from stepstone.errors import InvalidInput, NotFound
+from stepstone.errors import Conflict, InvalidInput, NotFound
 from stepstone.services.views import definition_view, project_view
 from stepstone.store import projects as store
+from stepstone.store import runs as run_store
 from stepstone.store.database import Database
+from stepstone.worker.lease import is_live
 
 
 def add_project(
@@ -110,3 +112,41 @@ def list_definitions(db: Database, project_ref: str, *, resync: bool = True) -> 
         "definitions": [definition_view(d) for d in definitions],
         "errors": [{"file_path": e["file_path"], "error": e["error"]} for e in errors],
     }
+
+
+def rename_project(db: Database, project_id: str, name: str) -> dict[str, Any]:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a project needs a name")
+    with db.transaction() as conn:
+        project = _project_by_id_txn(conn, project_id)
+        other = store.find_project_txn(conn, name=name)
+        if other is not None and other["id"] != project["id"]:
+            raise InvalidInput(f"a project named {name!r} exists already")
+        store.update_project_txn(conn, project["id"], name=name)
+        return project_view(_project_by_id_txn(conn, project_id))
+
+
+def delete_project(db: Database, project_id: str) -> None:
+    """Forget a project with its definitions and runs (its directory is left alone);
+    refused while one of its runs is live."""
+    with db.transaction() as conn:
+        project = _project_by_id_txn(conn, project_id)
+        runs = run_store.list_runs_txn(conn, project_id=project["id"], limit=1_000_000)
+        if any(is_live(run) for run in runs):
+            raise Conflict(f"project {project['name']!r} has a live run; cancel it first")
+        for run in runs:
+            run_store.delete_run_txn(conn, run["id"])
+        store.delete_project_txn(conn, project["id"])
+
+
+def _project_by_id_txn(conn: Connection, project_id: str) -> RowMapping:
+    project = store.find_project_txn(conn, id=project_id)
+    if project is None:
+        raise NotFound(f"no project {project_id!r}")
+    return project
+
+
+def get_project_by_id(db: Database, project_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return project_view(_project_by_id_txn(conn, project_id))

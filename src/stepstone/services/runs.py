@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping
 
-from stepstone.errors import Conflict, InvalidInput, NotFound, NotResumable
+from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound, NotResumable
 from stepstone.services.args import validate_args
 from stepstone.services.projects import resolve_project_txn, sync_definitions
 from stepstone.services.views import log_view, run_summary_view, run_view
@@ -25,22 +26,40 @@ RUN_MODES = ("stay", "branch", "worktree")
 MIN_ID_PREFIX = 4
 
 
-def resolve_run_txn(conn: Connection, ref: str, *, for_update: bool = False) -> RowMapping:
-    """A run by id, or by a unique prefix of at least four characters."""
+def expand_run_ref(db: Database, ref: str) -> str:
+    """A run id from a full id or a unique prefix of at least four characters (the CLI's
+    shorthand; the API takes full ids only)."""
     ref = ref.strip().lower()
-    run_id = ref
-    try:
-        uuid.UUID(ref)
-    except ValueError:
+    if _is_uuid(ref):
+        return ref
+    with db.read() as conn:
         matches = store.find_runs_by_prefix_txn(conn, ref) if len(ref) >= MIN_ID_PREFIX else []
-        if len(matches) > 1:
-            raise NotFound(f"run id {ref!r} is ambiguous; give more characters") from None
-        if not matches:
-            raise NotFound(f"no run {ref!r}") from None
-        run_id = matches[0]
-    run = store.get_run_txn(conn, run_id, for_update=for_update)
-    if run is None:
+    if len(matches) > 1:
+        raise NotFound(f"run id {ref!r} is ambiguous; give more characters")
+    if not matches:
         raise NotFound(f"no run {ref!r}")
+    return matches[0]
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_run_txn(
+    conn: Connection, run_id: str, *, user_id: str | None = None, for_update: bool = False
+) -> RowMapping:
+    """The run ``run_id``; NotFound for unknown or malformed ids, Forbidden when ``user_id``
+    is given and the run belongs to someone else (runs started from the CLI belong to no
+    one and are everyone's)."""
+    run = store.get_run_txn(conn, run_id, for_update=for_update) if _is_uuid(run_id) else None
+    if run is None:
+        raise NotFound(f"no run {run_id!r}")
+    if user_id is not None and run["user_id"] not in (None, user_id):
+        raise Forbidden(f"run {run_id} belongs to another user")
     return run
 
 
@@ -55,19 +74,51 @@ def _view_txn(conn: Connection, run_id: str) -> dict[str, Any]:
     )
 
 
-def get_run(db: Database, ref: str) -> dict[str, Any]:
+def get_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
     """The run object of SPEC 6, with steps, attempts and events."""
-    with db.transaction() as conn:
-        return _view_txn(conn, resolve_run_txn(conn, ref)["id"])
+    with db.read() as conn:
+        return _view_txn(conn, load_run_txn(conn, run_id, user_id=user_id)["id"])
 
 
 def list_runs(
-    db: Database, *, project_ref: str | None = None, status: str | None = None, limit: int = 50
-) -> list[dict[str, Any]]:
-    with db.transaction() as conn:
+    db: Database,
+    *,
+    project_ref: str | None = None,
+    status: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    user_id: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Runs newest first, and the cursor of the next page (None on the last page)."""
+    after = _decode_cursor(cursor) if cursor else None
+    with db.read() as conn:
         project_id = resolve_project_txn(conn, project_ref)["id"] if project_ref else None
-        rows = store.list_runs_txn(conn, project_id=project_id, status=status, limit=limit)
-        return [run_summary_view(row) for row in rows]
+        rows = store.list_runs_txn(
+            conn,
+            project_id=project_id,
+            status=status,
+            search=search,
+            user_id=user_id,
+            after=after,
+            limit=limit + 1,
+        )
+    page = [run_summary_view(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return page, _encode_cursor(rows[limit - 1]) if more and page else None
+
+
+def _encode_cursor(row: RowMapping) -> str:
+    raw = json.dumps([row["created_at"], row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        created_at, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return float(created_at), str(run_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("cursor is not one this server gave out") from exc
 
 
 def start_run(
@@ -149,11 +200,11 @@ def _find_definition_txn(conn: Connection, project: RowMapping, workflow: str) -
     )
 
 
-def resume_run(db: Database, ref: str) -> dict[str, Any]:
+def resume_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
     """Queue an interrupted, paused or failed run again (SPEC 3.7). Completed steps will be
     reused; interrupted and failed steps run again with the current code."""
     with db.transaction() as conn:
-        run = resolve_run_txn(conn, ref, for_update=True)
+        run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         status = run["status"]
         if status not in RESUMABLE_STATUSES:
             raise NotResumable(
@@ -178,11 +229,11 @@ def resume_run(db: Database, ref: str) -> dict[str, Any]:
     return get_run(db, run["id"])
 
 
-def pause_run(db: Database, ref: str) -> dict[str, Any]:
+def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
     """Pause at the next step boundary: a live run is asked to, a queued or interrupted one
     is paused at once."""
     with db.transaction() as conn:
-        run = resolve_run_txn(conn, ref, for_update=True)
+        run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         if run["status"] not in ("pending", "running"):
             raise NotResumable(f"run {run['id']} is {run['status']}; only active runs pause")
         if is_live(run):
@@ -197,11 +248,11 @@ def pause_run(db: Database, ref: str) -> dict[str, Any]:
         return _view_txn(conn, run["id"])
 
 
-def cancel_run(db: Database, ref: str) -> dict[str, Any]:
+def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
     """Cancel now: a live run's worker kills the running step; any other unfinished run is
     cancelled at once. Cancelled is final."""
     with db.transaction() as conn:
-        run = resolve_run_txn(conn, ref, for_update=True)
+        run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         if run["status"] in store.TERMINAL_STATUSES:
             raise NotResumable(f"run {run['id']} is {run['status']} already")
         if is_live(run):
@@ -224,11 +275,30 @@ def cancel_run(db: Database, ref: str) -> dict[str, Any]:
 
 
 def run_logs(
-    db: Database, ref: str, *, step_key: str | None = None, after_id: int = 0
+    db: Database,
+    run_id: str,
+    *,
+    step: str | None = None,
+    after_id: int = 0,
+    user_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """The run's output lines, or one step's (``step``: its key or id)."""
+    with db.read() as conn:
+        run = load_run_txn(conn, run_id, user_id=user_id)
+        step_key = None
+        if step is not None:
+            found = store.find_step_txn(conn, run["id"], step)
+            if found is None:
+                raise NotFound(f"run {run['id']} has no step {step!r}")
+            step_key = found["key"]
+        lines = store.logs_of_run_txn(conn, run["id"], step_key=step_key, after_id=after_id)
+        return [log_view(line) for line in lines]
+
+
+def delete_run(db: Database, run_id: str, *, user_id: str | None = None) -> None:
+    """Delete a run with its steps, events and logs; refused while a worker executes it."""
     with db.transaction() as conn:
-        run = resolve_run_txn(conn, ref)
-        return [
-            log_view(line)
-            for line in store.logs_of_run_txn(conn, run["id"], step_key=step_key, after_id=after_id)
-        ]
+        run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
+        if is_live(run):
+            raise Conflict(f"run {run['id']} is running in a live worker; cancel it first")
+        store.delete_run_txn(conn, run["id"])

@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 
-from stepstone.errors import InvalidInput
+from stepstone.errors import InvalidInput, Unauthorized
 from stepstone.store import projects as store
 from stepstone.store.database import Database
 
@@ -31,3 +32,38 @@ def create_user(db: Database, email: str, password: str) -> dict[str, Any]:
         except IntegrityError as exc:
             raise InvalidInput(f"a user with email {email!r} exists already") from exc
     return {"id": user_id, "email": email}
+
+
+def user_view(user: Any) -> dict[str, Any]:
+    return {"id": user["id"], "email": user["email"]}
+
+
+def authenticate(db: Database, email: str, password: str) -> dict[str, Any]:
+    """The user whose email and password these are; one vague error for any mismatch."""
+    with db.transaction() as conn:
+        user = store.get_user_by_email_txn(conn, email.strip().lower())
+    if user is None:
+        raise Unauthorized("wrong email or password")
+    try:
+        PasswordHasher().verify(user["password_hash"], password)
+    except (VerifyMismatchError, InvalidHashError) as exc:
+        raise Unauthorized("wrong email or password") from exc
+    return user_view(user)
+
+
+def get_user(db: Database, user_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        user = store.get_user_txn(conn, user_id)
+    if user is None:
+        raise Unauthorized("the token's user no longer exists")
+    return user_view(user)
+
+
+def set_password(db: Database, email: str, password: str) -> dict[str, Any]:
+    """Create the user, or give an existing one a new password (the demo user)."""
+    with db.transaction() as conn:
+        user = store.get_user_by_email_txn(conn, email)
+        if user is not None:
+            store.set_password_hash_txn(conn, user["id"], PasswordHasher().hash(password))
+            return user_view(user)
+    return create_user(db, email, password)

@@ -32,7 +32,7 @@ def runs_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMappin
 def steps_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMapping]:
     return (
         conn.execute(
-            select(workflow_steps, workflow_runs.c.project_id)
+            select(workflow_steps, workflow_runs.c.project_id, workflow_runs.c.user_id)
             .join(workflow_runs, workflow_runs.c.id == workflow_steps.c.run_id)
             .where(workflow_steps.c.updated_at >= since)
             .order_by(workflow_steps.c.updated_at, workflow_steps.c.id)
@@ -45,7 +45,7 @@ def steps_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMappi
 def events_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
     return (
         conn.execute(
-            select(run_events, workflow_runs.c.project_id)
+            select(run_events, workflow_runs.c.project_id, workflow_runs.c.user_id)
             .join(workflow_runs, workflow_runs.c.id == run_events.c.run_id)
             .where(run_events.c.id > after_id)
             .order_by(run_events.c.id)
@@ -58,7 +58,7 @@ def events_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
 def logs_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
     return (
         conn.execute(
-            select(step_logs, workflow_runs.c.project_id)
+            select(step_logs, workflow_runs.c.project_id, workflow_runs.c.user_id)
             .join(workflow_runs, workflow_runs.c.id == step_logs.c.run_id)
             .where(step_logs.c.id > after_id)
             .order_by(step_logs.c.id)

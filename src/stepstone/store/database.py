@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from stepstone.errors import InvalidInput
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+READ_ONLY_OPTION = "stepstone_read_only"
 
 
 def configure_sqlite_connection(conn: sqlite3.Connection) -> None:
@@ -43,7 +46,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction (resume,
         # claim) can then never fail half-way with SQLITE_BUSY, it waits its turn instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads take no lock at all: WAL gives them a snapshot beside the writer.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -96,6 +101,14 @@ class Database:
     def transaction(self) -> Any:
         """``with db.transaction() as conn:`` commits on success, rolls back on error."""
         return self.engine.begin()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A consistent snapshot for reading, which never waits for writers."""
+        with self.engine.connect() as conn:
+            reader = conn.execution_options(**{READ_ONLY_OPTION: True})
+            with reader.begin():
+                yield reader
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -244,8 +244,9 @@ class JournalWriter:
     every step's path twice, and the executor's future chaining costs as much as the write.
     """
 
-    def __init__(self, sqlite_path: str) -> None:
+    def __init__(self, sqlite_path: str, *, after_write: Callable[[], None] | None = None) -> None:
         self._journal = Journal(sqlite_path)
+        self._after_write = after_write
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="stepstone-journal", daemon=True)
         self._thread.start()
@@ -255,7 +256,11 @@ class JournalWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._requests.put((fn, future, loop))
-        return await future
+        try:
+            return await future
+        finally:
+            if self._after_write is not None:
+                self._after_write()
 
     def close(self) -> None:
         self._requests.put(None)

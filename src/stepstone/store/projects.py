@@ -30,6 +30,22 @@ def get_user_by_email_txn(conn: Connection, email: str) -> RowMapping | None:
     return conn.execute(select(users).where(users.c.email == email)).mappings().first()
 
 
+def get_user_txn(conn: Connection, user_id: str) -> RowMapping | None:
+    return conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+
+
+def set_password_hash_txn(conn: Connection, user_id: str, password_hash: str) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def update_project_txn(conn: Connection, project_id: str, **values: Any) -> None:
+    conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
+
+
+def delete_project_txn(conn: Connection, project_id: str) -> None:
+    conn.execute(delete(projects).where(projects.c.id == project_id))
+
+
 def insert_project_txn(conn: Connection, name: str, path: str, user_id: str | None) -> str:
     project_id = new_id()
     conn.execute(

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, and_, delete, func, or_, select, update
 
 from stepstone.store.schema import (
     run_events,
@@ -63,14 +63,54 @@ def list_runs_txn(
     *,
     project_id: str | None = None,
     status: str | None = None,
+    search: str | None = None,
+    user_id: str | None = None,
+    after: tuple[float, str] | None = None,
     limit: int = 50,
 ) -> Sequence[RowMapping]:
-    query = select(workflow_runs).order_by(workflow_runs.c.created_at.desc()).limit(limit)
+    """Newest first; ``after`` is the ``(created_at, id)`` of the last row of the previous
+    page; ``user_id`` keeps that user's runs and the runs of no one (CLI)."""
+    runs = workflow_runs.c
+    query = select(workflow_runs).order_by(runs.created_at.desc(), runs.id.desc()).limit(limit)
     if project_id:
-        query = query.where(workflow_runs.c.project_id == project_id)
+        query = query.where(runs.project_id == project_id)
     if status:
-        query = query.where(workflow_runs.c.status == status)
+        query = query.where(runs.status == status)
+    if user_id:
+        query = query.where(or_(runs.user_id == user_id, runs.user_id.is_(None)))
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(runs.name).like(pattern),
+                func.lower(runs.workflow).like(pattern),
+                runs.id.like(pattern),
+            )
+        )
+    if after is not None:
+        created_at, run_id = after
+        query = query.where(
+            or_(runs.created_at < created_at, and_(runs.created_at == created_at, runs.id < run_id))
+        )
     return conn.execute(query).mappings().all()
+
+
+def find_step_txn(conn: Connection, run_id: str, ref: str) -> RowMapping | None:
+    """A step of the run by its key, or by its numeric id."""
+    query = select(workflow_steps).where(workflow_steps.c.run_id == run_id)
+    by_key = conn.execute(query.where(workflow_steps.c.key == ref)).mappings().first()
+    if by_key is not None or not ref.isdigit():
+        return by_key
+    return conn.execute(query.where(workflow_steps.c.id == int(ref))).mappings().first()
+
+
+def delete_run_txn(conn: Connection, run_id: str) -> None:
+    """The run and everything recorded for it."""
+    steps = select(workflow_steps.c.id).where(workflow_steps.c.run_id == run_id)
+    conn.execute(delete(step_attempts).where(step_attempts.c.step_id.in_(steps)))
+    for table in (workflow_steps, run_events, step_logs):
+        conn.execute(delete(table).where(table.c.run_id == run_id))
+    conn.execute(delete(workflow_runs).where(workflow_runs.c.id == run_id))
 
 
 def steps_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:

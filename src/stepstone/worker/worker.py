@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,9 +36,11 @@ class Worker:
     lease_seconds: float = 30.0
     poll_seconds: float = 0.25
     identity: WorkerIdentity = field(default_factory=WorkerIdentity)
+    on_change: Callable[[], None] | None = None
+    """Called in the event loop after this worker wrote to the journal (wakes the feed)."""
 
     def __post_init__(self) -> None:
-        self._journal = JournalWriter(self.db.sqlite_path)
+        self._journal = JournalWriter(self.db.sqlite_path, after_write=self.on_change)
         self._held: dict[str, _Held] = {}
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
@@ -183,6 +186,8 @@ class Worker:
             await asyncio.to_thread(
                 record_outcome, self.db, run_id, self.owner, outcome, time.time()
             )
+            if self.on_change is not None:
+                self.on_change()
             return outcome
         finally:
             self._held.pop(run_id, None)

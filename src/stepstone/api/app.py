@@ -1,0 +1,94 @@
+"""The HTTP server: API, WebSocket and the in-process worker (``stepstone serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from stepstone.api import ws
+from stepstone.api.auth import TokenIssuer, load_or_create_secret
+from stepstone.api.errors import install_error_handlers
+from stepstone.api.routes import auth, projects, runs
+from stepstone.api.schemas import error_responses
+from stepstone.live.bus import EventBus
+from stepstone.services.feed import ChangeFeed
+from stepstone.settings import Settings
+from stepstone.store.database import Database
+from stepstone.worker.worker import Worker
+
+API_VERSION = "0.1.0"
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids: the route function's name (``resume_run``, ``list_projects``)."""
+    return route.name
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
+    """The whole server, built from explicit settings; the database opens (and migrates)
+    here unless one is given."""
+    database = db or Database.open(settings.resolved_database_url())
+    bus = EventBus()
+    feed = ChangeFeed(database, bus, poll_seconds=settings.live_poll_seconds)
+    worker = Worker(
+        database,
+        concurrency=settings.worker_concurrency,
+        lease_seconds=settings.lease_seconds,
+        poll_seconds=settings.poll_seconds,
+        on_change=feed.wake,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            # Routes run in worker threads; the worker and the feed live on the loop.
+            loop.call_soon_threadsafe(worker.wake)
+            loop.call_soon_threadsafe(feed.wake)
+
+        app.state.wake = wake
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(worker.serve(stop)), asyncio.create_task(feed.run(stop))]
+        try:
+            yield
+        finally:
+            # Running steps are ended and their runs left resumable.
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            worker.close()
+
+    app = FastAPI(
+        title="Stepstone",
+        version=API_VERSION,
+        description="Durable workflows for developers.",
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        responses=error_responses(400, 401),
+    )
+    app.state.db = database
+    app.state.bus = bus
+    app.state.wake = lambda: None
+    app.state.tokens = TokenIssuer(
+        load_or_create_secret(settings.home), settings.token_expiry_seconds
+    )
+    api = APIRouter(prefix="/api")
+    for module in (auth, projects, runs):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(ws.router)
+    install_error_handlers(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict[str, Any]:
+        return {"name": "stepstone", "api": "/api", "openapi": "/api/openapi.json"}
+
+    return app

@@ -1,0 +1,74 @@
+"""Bearer tokens: HS256 JWTs signed with a secret kept in ``$STEPSTONE_HOME`` (mode 0600)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from stepstone.errors import Unauthorized
+from stepstone.services.users import get_user
+
+SECRET_FILE = "jwt-secret"
+ALGORITHM = "HS256"
+
+
+def load_or_create_secret(home: Path) -> str:
+    """The signing secret; generated on first start, readable by the owner only."""
+    path = home / SECRET_FILE
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as secret_file:
+        secret = secrets.token_urlsafe(48)
+        secret_file.write(secret)
+    return secret
+
+
+class TokenIssuer:
+    def __init__(self, secret: str, expiry_seconds: float) -> None:
+        self._secret = secret
+        self._expiry_seconds = expiry_seconds
+
+    def issue(self, user: dict[str, Any]) -> str:
+        now = int(time.time())
+        claims = {"sub": user["id"], "email": user["email"], "iat": now}
+        claims["exp"] = now + int(self._expiry_seconds)
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def user_id(self, token: str) -> str:
+        """The user id a valid token names; Unauthorized for anything else."""
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the token has expired; log in again") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("the token is not valid") from exc
+        return str(claims["sub"])
+
+
+_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
+
+
+def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> dict[str, Any]:
+    """The authenticated user of this request."""
+    if credentials is None:
+        raise Unauthorized("send Authorization: Bearer <token> (from POST /api/auth/login)")
+    issuer: TokenIssuer = request.app.state.tokens
+    return get_user(request.app.state.db, issuer.user_id(credentials.credentials))
+
+
+CurrentUser = Annotated[dict[str, Any], Depends(current_user)]

@@ -1,0 +1,75 @@
+"""Projects and their workflow definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from stepstone.api.auth import CurrentUser
+from stepstone.api.schemas import (
+    DefinitionList,
+    Project,
+    ProjectCreate,
+    ProjectUpdate,
+    error_responses,
+)
+from stepstone.services import projects as services
+
+router = APIRouter(prefix="/projects")
+NOT_FOUND = error_responses(404)
+
+
+@router.get("", response_model=list[Project])
+def list_projects(request: Request, _user: CurrentUser) -> list[dict[str, Any]]:
+    """Every registered project."""
+    return services.list_projects(request.app.state.db)
+
+
+@router.post("", response_model=Project, status_code=201, responses=error_responses(400))
+def create_project(body: ProjectCreate, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """Register a directory as a project and discover its workflows."""
+    return services.add_project(request.app.state.db, body.path, name=body.name, user_id=user["id"])
+
+
+@router.get("/{project_id}", response_model=Project, responses=NOT_FOUND)
+def get_project(project_id: str, request: Request, _user: CurrentUser) -> dict[str, Any]:
+    """One project."""
+    return services.get_project_by_id(request.app.state.db, project_id)
+
+
+@router.patch("/{project_id}", response_model=Project, responses=error_responses(400, 404))
+def update_project(
+    project_id: str, body: ProjectUpdate, request: Request, _user: CurrentUser
+) -> dict[str, Any]:
+    """Rename a project."""
+    return services.rename_project(request.app.state.db, project_id, body.name)
+
+
+@router.delete("/{project_id}", status_code=204, responses=error_responses(404, 409))
+def delete_project(project_id: str, request: Request, _user: CurrentUser) -> Response:
+    """Forget a project, its definitions and runs (its directory is left alone)."""
+    services.delete_project(request.app.state.db, project_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{project_id}/workflow-definitions", response_model=DefinitionList, responses=NOT_FOUND
+)
+def list_workflow_definitions(
+    project_id: str, request: Request, _user: CurrentUser
+) -> dict[str, Any]:
+    """The project's workflows, with the files that failed to load."""
+    db = request.app.state.db
+    return services.list_definitions(db, services.get_project_by_id(db, project_id)["id"])
+
+
+@router.post(
+    "/{project_id}/workflow-definitions/resync", response_model=DefinitionList, responses=NOT_FOUND
+)
+def resync_workflow_definitions(
+    project_id: str, request: Request, _user: CurrentUser
+) -> dict[str, Any]:
+    """Import the definition files again now."""
+    db = request.app.state.db
+    return services.list_definitions(db, services.get_project_by_id(db, project_id)["id"])

@@ -1,0 +1,128 @@
+"""Runs (``/api/workflows``): start, list, show, resume, pause, cancel, delete, logs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from stepstone.api.auth import CurrentUser
+from stepstone.api.schemas import LogLine, Run, RunCreate, RunPage, RunStatus, error_responses
+from stepstone.errors import InvalidInput
+from stepstone.services import runs as services
+from stepstone.services.projects import get_project_by_id
+
+router = APIRouter(prefix="/workflows")
+CONTROL_ERRORS = error_responses(400, 403, 404, 409)
+
+
+def _woken(request: Request) -> None:
+    """Tell the in-process worker and live feed that something was queued or changed."""
+    request.app.state.wake()
+
+
+@router.post("", response_model=Run, status_code=201, responses=error_responses(400, 404))
+def create_run(body: RunCreate, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """Queue a run; the args are checked against the workflow's JSON Schema first."""
+    workflow = body.workflow_definition_id or body.workflow
+    if workflow is None:
+        raise InvalidInput("give workflow_definition_id or workflow")
+    db = request.app.state.db
+    run = services.start_run(
+        db,
+        get_project_by_id(db, body.project_id)["id"],
+        workflow,
+        args=body.args,
+        name=body.name,
+        user_id=user["id"],
+        spec_file=body.spec_file,
+        spec_content=body.spec_content,
+        spec_type=body.spec_type,
+        planning_session_id=body.planning_session_id,
+        mode=body.mode,
+        base_branch=body.base_branch,
+        branch_name=body.branch_name,
+    )
+    _woken(request)
+    return run
+
+
+@router.get("", response_model=RunPage, responses=error_responses(404))
+def list_runs(
+    request: Request,
+    user: CurrentUser,
+    project_id: str | None = None,
+    status: RunStatus | None = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Your runs, newest first, a page at a time (pass ``next_cursor`` back as ``cursor``)."""
+    db = request.app.state.db
+    if project_id is not None:
+        project_id = get_project_by_id(db, project_id)["id"]
+    runs, next_cursor = services.list_runs(
+        db,
+        project_ref=project_id,
+        status=status,
+        search=search,
+        limit=limit,
+        cursor=cursor,
+        user_id=user["id"],
+    )
+    return {"data": runs, "next_cursor": next_cursor}
+
+
+@router.get("/{run_id}", response_model=Run, responses=error_responses(403, 404))
+def get_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """The run with its steps (each with its attempts) and its events."""
+    return services.get_run(request.app.state.db, run_id, user_id=user["id"])
+
+
+@router.post("/{run_id}/resume", response_model=Run, responses=CONTROL_ERRORS)
+def resume_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """Continue an interrupted, paused or failed run: completed steps are reused."""
+    run = services.resume_run(request.app.state.db, run_id, user_id=user["id"])
+    _woken(request)
+    return run
+
+
+@router.post("/{run_id}/pause", response_model=Run, responses=CONTROL_ERRORS)
+def pause_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """Pause after the running step finishes."""
+    run = services.pause_run(request.app.state.db, run_id, user_id=user["id"])
+    _woken(request)
+    return run
+
+
+@router.post("/{run_id}/cancel", response_model=Run, responses=CONTROL_ERRORS)
+def cancel_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """Cancel now: the running step's processes are killed."""
+    run = services.cancel_run(request.app.state.db, run_id, user_id=user["id"])
+    _woken(request)
+    return run
+
+
+@router.delete("/{run_id}", status_code=204, responses=error_responses(403, 404, 409))
+def delete_run(run_id: str, request: Request, user: CurrentUser) -> Response:
+    """Delete a run and all it recorded; refused while it is live."""
+    services.delete_run(request.app.state.db, run_id, user_id=user["id"])
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{run_id}/steps/{step_id}/logs",
+    response_model=list[LogLine],
+    responses=error_responses(403, 404),
+)
+def get_step_logs(
+    run_id: str,
+    step_id: str,
+    request: Request,
+    user: CurrentUser,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """The step's output lines (``step_id``: the step's id or key), after ``after_id``."""
+    return services.run_logs(
+        request.app.state.db, run_id, step=step_id, after_id=after_id, user_id=user["id"]
+    )

@@ -1,0 +1,80 @@
+"""``/ws?token=…``: live messages for the channels a client subscribes to (SPEC 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from stepstone.errors import StepstoneError, Unauthorized
+from stepstone.live.bus import EventBus, Subscription
+from stepstone.services.runs import get_run
+
+router = APIRouter()
+CHANNEL = re.compile(r"^(project|run):[A-Za-z0-9-]{1,64}$")
+POLICY_VIOLATION = 1008
+
+
+@router.websocket("/ws")
+async def live_updates(websocket: WebSocket, token: str = "") -> None:
+    """Subscribe with ``{"type": "subscribe", "channels": ["project:ID", "run:ID"]}``."""
+    state = websocket.app.state
+    try:
+        user_id = state.tokens.user_id(token)
+    except Unauthorized:
+        await websocket.close(code=POLICY_VIOLATION, reason="a valid token is required")
+        return
+    await websocket.accept()
+    bus: EventBus = state.bus
+    subscription = bus.subscribe(user_id)
+    sender = asyncio.create_task(_send_messages(websocket, subscription))
+    try:
+        while True:
+            reply = await _handle(await websocket.receive_text(), subscription, state.db, user_id)
+            await websocket.send_json(reply)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        bus.unsubscribe(subscription)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+
+
+async def _send_messages(websocket: WebSocket, subscription: Subscription) -> None:
+    while websocket.application_state == WebSocketState.CONNECTED:
+        message = await subscription.queue.get()
+        await websocket.send_json(message.as_json())
+
+
+async def _handle(text: str, subscription: Subscription, db: Any, user_id: str) -> dict[str, Any]:
+    try:
+        request = json.loads(text)
+        kind, channels = request["type"], request["channels"]
+        if kind not in ("subscribe", "unsubscribe") or not isinstance(channels, list):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return _error('send {"type": "subscribe" or "unsubscribe", "channels": [...]}')
+    bad = [c for c in channels if not isinstance(c, str) or not CHANNEL.match(c)]
+    if bad:
+        return _error(f"unknown channels {bad!r}: use project:ID or run:ID")
+    if kind == "unsubscribe":
+        subscription.channels.difference_update(channels)
+        return {"type": "unsubscribed", "channels": sorted(channels)}
+    for channel in channels:
+        if channel.startswith("run:"):
+            try:
+                await asyncio.to_thread(get_run, db, channel[4:], user_id=user_id)
+            except StepstoneError as exc:
+                return _error(exc.message)
+    subscription.channels.update(channels)
+    return {"type": "subscribed", "channels": sorted(subscription.channels)}
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"type": "error", "data": {"message": message}}
