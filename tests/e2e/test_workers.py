@@ -25,7 +25,7 @@ def test_two_worker_processes_never_execute_the_same_run(db, make_project) -> No
     workers = [spawn_cli("worker", "--concurrency", "4") for _ in range(2)]
     try:
         wait_for(
-            lambda: len(list_runs(db, status="completed", limit=100)) == RUNS,
+            lambda: len(list_runs(db, status="completed", limit=100)[0]) == RUNS,
             timeout=90,
             what="every run to complete",
         )

@@ -1,0 +1,85 @@
+"""A real `stepstone serve` process on a free loopback port, and an HTTP client for it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from stepstone.services.users import create_user
+from stepstone.store.database import Database
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """One server process on ``home``; ``kill()`` is a real SIGKILL."""
+
+    def __init__(self, home: Path, port: int | None = None) -> None:
+        self.home = home
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        env = {**os.environ, "STEPSTONE_HOME": str(self.home), "STEPSTONE_POLL_SECONDS": "0.05"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stepstone", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not answer in time")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+def client_for(server: Server, db: Database, email: str = "dev@example.com") -> httpx.Client:
+    """An HTTP client logged in as a (new) user."""
+    password = "correct-horse-battery"
+    create_user(db, email, password)
+    client = httpx.Client(base_url=server.url, timeout=30)
+    answer = client.post("/api/auth/login", json={"email": email, "password": password})
+    answer.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    return client
+
+
+def wait_for_status(client: httpx.Client, run_id: str, status: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get(f"/api/workflows/{run_id}").json()
+        if run["status"] == status:
+            return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run stayed {run['status']}, expected {status}")
+        time.sleep(0.05)
