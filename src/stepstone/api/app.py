@@ -53,6 +53,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             loop.call_soon_threadsafe(feed.wake)
 
         app.state.wake = wake
+        app.state.observe_run = lambda run: loop.call_soon_threadsafe(feed.observe_run, run)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(worker.serve(stop)), asyncio.create_task(feed.run(stop))]
         try:
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.db = database
     app.state.bus = bus
     app.state.wake = lambda: None
+    app.state.observe_run = lambda run: None
     app.state.tokens = TokenIssuer(
         load_or_create_secret(settings.home), settings.token_expiry_seconds
     )

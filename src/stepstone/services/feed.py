@@ -12,7 +12,11 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import RowMapping
 
 from stepstone.live.bus import EventBus
 from stepstone.services.views import event_view, log_view, run_summary_view, step_view
@@ -25,6 +29,17 @@ log = logging.getLogger(__name__)
 # stamp a little older than the newest one seen: every look re-reads this much of the past
 # and publishes only what differs from what was sent.
 OVERLAP_SECONDS = 1.0
+STATUS_BY_EVENT = {
+    "workflow_created": "pending",
+    "workflow_resumed": "pending",
+    "workflow_started": "running",
+    "workflow_completed": "completed",
+    "workflow_failed": "failed",
+    "workflow_paused": "paused",
+    "workflow_cancelled": "cancelled",
+}
+"""The events written in the same transaction as a run's status change."""
+Rows = Sequence[RowMapping]
 Published = tuple[list[str], str, dict[str, Any], str | None]
 """``(channels, type, data, owner)``: ``owner`` is the run's user."""
 
@@ -47,6 +62,7 @@ class ChangeFeed:
         self._wake = asyncio.Event()
         self._cursors: tuple[float, float, int, int] | None = None
         self._runs: dict[str, dict[str, Any]] = {}
+        self._run_stamps: dict[str, float] = {}
         self._steps: dict[int, tuple[float, dict[str, Any]]] = {}
         self._seen_steps: set[int] = set()
 
@@ -62,38 +78,52 @@ class ChangeFeed:
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
             try:
-                messages = await asyncio.to_thread(self._collect)
+                rows = await asyncio.to_thread(self._read)
             except Exception:
                 log.exception("reading journal changes failed; trying again")
                 continue
-            for channels, type, data, owner in messages:
-                self._bus.publish(channels, type, data, owner=owner)
+            self._publish(self._messages(*rows))
+
+    def observe_run(self, run: dict[str, Any]) -> None:
+        """A run as a use case of this process just left it (a run object of SPEC 6):
+        publish its change now, since the next look could find it changed again (a resumed
+        run is claimed at once, and ``pending`` would never be seen). Call on the loop."""
+        summary = {k: v for k, v in run.items() if k not in ("steps", "events")}
+        stamp = datetime.fromisoformat(summary.pop("updated_at").replace("Z", "+00:00"))
+        message = self._run_message(summary, stamp.timestamp(), status_known=True)
+        self._publish([message] if message else [])
+
+    def _publish(self, messages: list[Published]) -> None:
+        for channels, type, data, owner in messages:
+            self._bus.publish(channels, type, data, owner=owner)
 
     def _latest(self) -> tuple[float, float, int, int]:
         with self._db.transaction() as conn:
             return changes.latest_cursors_txn(conn)
 
-    def _collect(self) -> list[Published]:
+    def _read(self) -> tuple[Rows, Rows, Rows, Rows]:
+        """What changed since the cursors (in a thread; touches no state)."""
         assert self._cursors is not None
         runs_since, steps_since, event_id, log_id = self._cursors
         with self._db.read() as conn:
-            runs = changes.runs_updated_since_txn(conn, runs_since - OVERLAP_SECONDS)
-            steps = changes.steps_updated_since_txn(conn, steps_since - OVERLAP_SECONDS)
-            events = changes.events_after_txn(conn, event_id)
-            logs = changes.logs_after_txn(conn, log_id)
-        messages: list[Published] = []
-        messages += self._run_messages(runs)
-        messages += self._step_messages(steps)
-        messages += [
-            (
-                _channels(event["run_id"], event["project_id"]),
-                "workflow.run.event.created",
-                {"run_id": event["run_id"], "event": event_view(event)},
-                event["user_id"],
+            return (
+                changes.runs_updated_since_txn(conn, runs_since - OVERLAP_SECONDS),
+                changes.steps_updated_since_txn(conn, steps_since - OVERLAP_SECONDS),
+                changes.events_after_txn(conn, event_id),
+                changes.logs_after_txn(conn, log_id),
             )
-            for event in events
-        ]
-        messages += self._log_messages(logs)
+
+    def _messages(self, runs: Rows, steps: Rows, events: Rows, logs: Rows) -> list[Published]:
+        """The messages for rows just read, and the cursors moved past them (on the loop)."""
+        assert self._cursors is not None
+        runs_since, steps_since, event_id, log_id = self._cursors
+        # Output, then steps, then events, then the run: a step's lines arrive before its
+        # completion, and the steps before the run's own end.
+        messages = self._log_messages(logs)
+        messages += self._step_messages(steps)
+        for event in events:
+            messages += self._event_messages(event)
+        messages += self._run_messages(runs)
         self._cursors = (
             max([runs_since, *(r["updated_at"] for r in runs)]),
             max([steps_since, *(s["updated_at"] or 0.0 for s in steps)]),
@@ -103,25 +133,75 @@ class ChangeFeed:
         self._forget_steps_older_than(self._cursors[1] - OVERLAP_SECONDS)
         return messages
 
-    def _run_messages(self, runs: Any) -> list[Published]:
-        messages: list[Published] = []
+    def _event_messages(self, event: RowMapping) -> list[Published]:
+        """The event, and the run status it records: every status change writes an event in
+        its transaction, so statuses are sent in order even when a run moves on faster than
+        the feed looks (pending, running, completed within milliseconds)."""
+        run_id, channels = event["run_id"], _channels(event["run_id"], event["project_id"])
+        messages: list[Published] = [
+            (
+                channels,
+                "workflow.run.event.created",
+                {"run_id": run_id, "event": event_view(event)},
+                event["user_id"],
+            )
+        ]
+        status = STATUS_BY_EVENT.get(event["type"])
+        known = self._runs.setdefault(run_id, {})
+        if status is not None and known.get("status") != status:
+            known["status"] = status
+            messages.append(
+                (
+                    channels,
+                    "workflow.run.updated",
+                    {
+                        "run_id": run_id,
+                        "project_id": event["project_id"],
+                        "changes": {"status": status},
+                    },
+                    event["user_id"],
+                )
+            )
+        return messages
+
+    def _run_messages(self, runs: Rows) -> list[Published]:
+        messages = []
         for run in sorted(runs, key=lambda r: r["updated_at"]):
             view = run_summary_view(run)
             view.pop("updated_at")
-            changed = _diff(self._runs.get(run["id"]), view)
-            self._runs[run["id"]] = view
-            if changed:
-                messages.append(
-                    (
-                        _channels(run["id"], run["project_id"]),
-                        "workflow.run.updated",
-                        {"run_id": run["id"], "project_id": run["project_id"], "changes": changed},
-                        run["user_id"],
-                    )
-                )
+            message = self._run_message(view, run["updated_at"])
+            if message is not None:
+                messages.append(message)
         return messages
 
-    def _step_messages(self, steps: Any) -> list[Published]:
+    def _run_message(
+        self, view: dict[str, Any], stamp: float, *, status_known: bool = False
+    ) -> Published | None:
+        """``workflow.run.updated`` with what differs from the last state sent, unless a
+        newer state of the run was sent already. A status read from a row is held back
+        (its event sends it, in order) unless ``status_known``: a use case just set it."""
+        run_id = view["id"]
+        if self._run_stamps.get(run_id, -1.0) >= stamp:
+            return None
+        changed = _diff(self._runs.get(run_id), view)
+        known_status = self._runs.get(run_id, {}).get("status")
+        if "status" in changed and known_status is not None and not status_known:
+            # Statuses go out with the events that record them, in order; a row seen
+            # between a status change and its event's turn must not send it early.
+            changed.pop("status")
+            view["status"] = known_status
+        self._runs[run_id] = view
+        self._run_stamps[run_id] = stamp
+        if not changed:
+            return None
+        return (
+            _channels(run_id, view["project_id"]),
+            "workflow.run.updated",
+            {"run_id": run_id, "project_id": view["project_id"], "changes": changed},
+            view["user_id"],
+        )
+
+    def _step_messages(self, steps: Rows) -> list[Published]:
         messages: list[Published] = []
         for step in steps:
             view = step_view(step, [])
@@ -152,7 +232,7 @@ class ChangeFeed:
                 )
         return messages
 
-    def _log_messages(self, logs: Any) -> list[Published]:
+    def _log_messages(self, logs: Rows) -> list[Published]:
         chunks: dict[tuple[str, str, str | None, str | None], list[dict[str, Any]]]
         chunks = defaultdict(list)
         for line in logs:

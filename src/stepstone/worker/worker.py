@@ -69,6 +69,8 @@ class Worker:
                     self._slots.release()
                     await self._wait_for_work(stop)
                     continue
+                if self.on_change is not None:
+                    self.on_change()
                 task = asyncio.create_task(self._execute_then_release_slot(run_id))
                 executing.add(task)
                 task.add_done_callback(executing.discard)

@@ -16,9 +16,11 @@ router = APIRouter(prefix="/workflows")
 CONTROL_ERRORS = error_responses(400, 403, 404, 409)
 
 
-def _woken(request: Request) -> None:
-    """Tell the in-process worker and live feed that something was queued or changed."""
+def _changed(request: Request, run: dict[str, Any]) -> dict[str, Any]:
+    """Announce the run as this request left it, and wake the in-process worker and feed."""
+    request.app.state.observe_run(run)
     request.app.state.wake()
+    return run
 
 
 @router.post("", response_model=Run, status_code=201, responses=error_responses(400, 404))
@@ -43,8 +45,7 @@ def create_run(body: RunCreate, request: Request, user: CurrentUser) -> dict[str
         base_branch=body.base_branch,
         branch_name=body.branch_name,
     )
-    _woken(request)
-    return run
+    return _changed(request, run)
 
 
 @router.get("", response_model=RunPage, responses=error_responses(404))
@@ -83,24 +84,21 @@ def get_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
 def resume_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """Continue an interrupted, paused or failed run: completed steps are reused."""
     run = services.resume_run(request.app.state.db, run_id, user_id=user["id"])
-    _woken(request)
-    return run
+    return _changed(request, run)
 
 
 @router.post("/{run_id}/pause", response_model=Run, responses=CONTROL_ERRORS)
 def pause_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """Pause after the running step finishes."""
     run = services.pause_run(request.app.state.db, run_id, user_id=user["id"])
-    _woken(request)
-    return run
+    return _changed(request, run)
 
 
 @router.post("/{run_id}/cancel", response_model=Run, responses=CONTROL_ERRORS)
 def cancel_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
     """Cancel now: the running step's processes are killed."""
     run = services.cancel_run(request.app.state.db, run_id, user_id=user["id"])
-    _woken(request)
-    return run
+    return _changed(request, run)
 
 
 @router.delete("/{run_id}", status_code=204, responses=error_responses(403, 404, 409))
