@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import stat
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from stepstone.store.database import Database
+from stepstone.store.runs import get_run_txn
 from tests.conftest import Project, run_cli, spawn_cli
 from tests.e2e.server import Server, client_for, wait_for_status
 from tests.helpers import wait_for_file
@@ -259,3 +261,64 @@ async def talky(ctx: Context) -> None:
     by_id = api.get(f"/api/workflows/{run_id}/steps/{step_id}/logs").json()
     assert [line["line"] for line in by_key] == ["one", "two"] == [line["line"] for line in by_id]
     assert api.get(f"/api/workflows/{run_id}/steps/nope/logs").status_code == 404
+
+
+def test_every_route_but_login_and_health_requires_a_token(server: Server) -> None:
+    document = httpx.get(f"{server.url}/api/openapi.json").json()
+    open_routes = {("post", "/api/auth/login"), ("get", "/api/health")}
+    checked = 0
+    for path, operations in document["paths"].items():
+        concrete = path.replace("{run_id}", "00000000-0000-0000-0000-000000000000")
+        concrete = concrete.replace("{project_id}", "p").replace("{step_id}", "s")
+        for method in operations:
+            answer = httpx.request(method, f"{server.url}{concrete}")
+            if (method, path) in open_routes:
+                assert answer.status_code != 401, path
+            else:
+                assert answer.status_code == 401, f"{method} {path}"
+                assert answer.json()["error"]["code"] == "unauthorized"
+                checked += 1
+    assert checked >= 15
+
+
+def test_stopping_the_server_ends_running_steps_and_leaves_runs_resumable(
+    home: Path, db: Database, make_project
+) -> None:
+    from stepstone.worker.lease import process_alive
+
+    project: Project = make_project(
+        FLOWS
+        + """
+@workflow(id="long-command")
+async def long_command(ctx: Context) -> None:
+    await ctx.step.run("first", effect, "first")
+    await ctx.step.cli(
+        "wait", "if [ -f go ]; then echo ok; else sleep 300 & echo $! > child.pid; wait; fi"
+    )
+"""
+    )
+    server = Server(home).start()
+    api = client_for(server, db)
+    run_id = api.post(
+        "/api/workflows", json={"project_id": project.id, "workflow": "long-command"}
+    ).json()["id"]
+    wait_for_file(project.root / "child.pid")
+    child = int((project.root / "child.pid").read_text())
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why.
+    assert server.stop() in (0, -signal.SIGTERM)
+    assert not process_alive(child)
+    with db.read() as conn:
+        row = get_run_txn(conn, run_id)
+    assert row is not None
+    assert row["lease_owner"] is None, "the lease was released, not left to expire"
+    restarted = Server(home, port=server.port).start()
+    try:
+        run = api.get(f"/api/workflows/{run_id}").json()
+        assert (run["status"], run["is_live"]) == ("running", False)
+        (project.root / "go").touch()
+        assert api.post(f"/api/workflows/{run_id}/resume").status_code == 200
+        wait_for_status(api, run_id, "completed")
+        assert project.count("first") == 1
+    finally:
+        restarted.stop()
+        api.close()
