@@ -322,3 +322,16 @@ async def long_command(ctx: Context) -> None:
     finally:
         restarted.stop()
         api.close()
+
+
+def test_paths_and_text_no_system_accepts_are_refused_with_400(api: httpx.Client) -> None:
+    for path in ("/tmp/with\u0000nul", "~no-such-user-here/x"):
+        answer = api.post("/api/projects", json={"path": path})
+        assert answer.status_code == 400, path
+        assert answer.json()["error"]["code"] == "invalid_input"
+    lone_surrogate = '{"path": "/tmp", "name": "bad\\udc00"}'
+    answer = api.post(
+        "/api/projects", content=lone_surrogate, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert "valid Unicode" in answer.json()["error"]["message"]

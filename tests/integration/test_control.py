@@ -190,3 +190,21 @@ def test_pause_and_cancel_refuse_finished_runs(db: Database, make_project, tmp_p
         pause_run(db, run_id)
     with pytest.raises(NotResumable, match="cancelled already"):
         cancel_run(db, run_id)
+
+
+async def test_a_run_reserved_for_an_inline_worker_is_left_to_it(
+    db: Database, make_project
+) -> None:
+    from stepstone.worker.worker import Worker
+
+    project: Project = make_project(GATED)
+    (project.root / "go").touch()
+    inline = Worker(db, concurrency=1)
+    other = Worker(db, concurrency=1)
+    try:
+        run_id = start_run(db, project.id, "gated", reserve_for=inline.owner)["id"]
+        assert other._claim_next() is None, "another worker must not take a reserved run"
+        assert (await inline.execute_inline(run_id)).status == "completed"
+    finally:
+        inline.close()
+        other.close()

@@ -29,6 +29,25 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _document_validation_errors_as_400(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every body; this API answers bad input with 400 and the
+    one error shape (see errors.py), so the document says that instead."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for operations in document["paths"].values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                document.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
+
+
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     """The whole server, built from explicit settings; the database opens (and migrates)
     here unless one is given."""
@@ -88,6 +107,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(ws.router)
     install_error_handlers(app)
+    _document_validation_errors_as_400(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, Any]:

@@ -4,9 +4,37 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RunStatus = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+class RequestBody(BaseModel):
+    """A request body: unknown fields are refused, and so is text that is not valid
+    Unicode (JSON allows lone surrogates; the database cannot store them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        if _has_lone_surrogate(data):
+            raise ValueError("text must be valid Unicode (no lone surrogates)")
+        return data
 
 
 class ErrorBody(BaseModel):
@@ -18,8 +46,7 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginRequest(RequestBody):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -42,14 +69,12 @@ class Project(BaseModel):
     created_at: str | None
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProjectCreate(RequestBody):
     path: str = Field(min_length=1, max_length=4096)
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class ProjectUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProjectUpdate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -83,8 +108,7 @@ class DefinitionList(BaseModel):
     errors: list[DefinitionError]
 
 
-class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RunCreate(RequestBody):
     project_id: str = Field(min_length=1, max_length=200)
     workflow_definition_id: str | None = Field(default=None, max_length=200)
     workflow: str | None = Field(default=None, max_length=200)

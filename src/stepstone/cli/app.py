@@ -24,6 +24,7 @@ from stepstone.services.args import parse_arg_pairs
 from stepstone.services.users import create_user
 from stepstone.settings import Settings
 from stepstone.store.database import Database
+from stepstone.worker.lease import WorkerIdentity
 from stepstone.worker.worker import Worker
 
 app = typer.Typer(
@@ -63,13 +64,16 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
-def _worker(db: Database, concurrency: int | None = None) -> Worker:
+def _worker(
+    db: Database, concurrency: int | None = None, identity: WorkerIdentity | None = None
+) -> Worker:
     settings = _settings()
     return Worker(
         db,
         concurrency=concurrency or settings.worker_concurrency,
         lease_seconds=settings.lease_seconds,
         poll_seconds=settings.poll_seconds,
+        identity=identity or WorkerIdentity(),
     )
 
 
@@ -178,6 +182,7 @@ def run(
             None,
         )
         args = _parse_args(arg or [], args_json, schema)
+        identity = WorkerIdentity() if inline else None
         started = run_services.start_run(
             db,
             project,
@@ -190,6 +195,7 @@ def run(
             mode=mode,
             base_branch=base,
             branch_name=branch,
+            reserve_for=identity.owner if identity else None,
         )
         if as_json and not (inline or follow):
             _print_json(started)
@@ -198,7 +204,7 @@ def run(
             sys.stdout.write(started["id"] + "\n")
             err_console.print("queued: a worker (`stepstone worker`) will execute it", style="dim")
             return
-        _execute_or_follow(db, started["id"], inline=inline, follow=follow, as_json=as_json)
+        _execute_or_follow(db, started["id"], identity=identity, follow=follow, as_json=as_json)
 
 
 def _parse_args(
@@ -217,13 +223,15 @@ def _parse_args(
 
 
 def _execute_or_follow(
-    db: Database, run_id: str, *, inline: bool, follow: bool, as_json: bool
+    db: Database, run_id: str, *, identity: WorkerIdentity | None, follow: bool, as_json: bool
 ) -> None:
+    """Execute the run here when ``identity`` is given (it was reserved for it), else
+    follow it; print how it ended."""
     err_console.print(f"run {run_id}", style="dim")
     try:
-        final = asyncio.run(_execute_and_follow(db, run_id, inline=inline, follow=follow))
+        final = asyncio.run(_execute_and_follow(db, run_id, identity=identity, follow=follow))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        if inline:
+        if identity is not None:
             # Ctrl-C or SIGTERM: the running step's processes were ended, the lease released.
             err_console.print(
                 f"interrupted; the run is resumable: stepstone resume {run_id}", style="yellow"
@@ -240,11 +248,11 @@ def _execute_or_follow(
 
 
 async def _execute_and_follow(
-    db: Database, run_id: str, *, inline: bool, follow: bool
+    db: Database, run_id: str, *, identity: WorkerIdentity | None, follow: bool
 ) -> dict[str, Any]:
-    if not inline:
+    if identity is None:
         return await follow_run(db, run_id, console)
-    worker = _worker(db, concurrency=1)
+    worker = _worker(db, concurrency=1, identity=identity)
     try:
         execution = asyncio.create_task(worker.execute_inline(run_id))
         _stop_on_sigterm(execution)
@@ -300,9 +308,14 @@ def resume(
 ) -> None:
     """Resume an interrupted, paused or failed run: completed steps are reused."""
     with _database() as db:
-        resumed = run_services.resume_run(db, run_services.expand_run_ref(db, run_id))
+        identity = WorkerIdentity() if inline else None
+        resumed = run_services.resume_run(
+            db,
+            run_services.expand_run_ref(db, run_id),
+            reserve_for=identity.owner if identity else None,
+        )
         if inline or follow:
-            _execute_or_follow(db, resumed["id"], inline=inline, follow=follow, as_json=as_json)
+            _execute_or_follow(db, resumed["id"], identity=identity, follow=follow, as_json=as_json)
         elif as_json:
             _print_json(resumed)
         else:

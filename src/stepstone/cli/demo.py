@@ -30,7 +30,8 @@ def ensure_sample_project(db: Database) -> str:
 
 def run_demo(db: Database, console: Console) -> None:
     project_id = ensure_sample_project(db)
-    started = run_services.start_run(db, project_id, DEMO_WORKFLOW)
+    worker = Worker(db, concurrency=1)
+    started = run_services.start_run(db, project_id, DEMO_WORKFLOW, reserve_for=worker.owner)
     run_id = started["id"]
     console.print(
         f"[bold]Stepstone demo[/]: running [bold]{DEMO_WORKFLOW}[/] from {SAMPLE_PROJECT}\n"
@@ -38,7 +39,6 @@ def run_demo(db: Database, console: Console) -> None:
         f"  [bold]stepstone resume {run_id} --inline --follow[/]\n"
         "Completed steps are not executed again; a durable sleep sleeps only what is left.\n"
     )
-    worker = Worker(db, concurrency=1)
     try:
         asyncio.run(_execute(worker, db, run_id, console))
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ def add_project(
     db: Database, path: str | Path, *, name: str | None = None, user_id: str | None = None
 ) -> dict[str, Any]:
     """Register a directory as a project and discover its workflows."""
-    directory = Path(path).expanduser().resolve()
+    directory = usable_path(path).resolve()
     if not directory.is_dir():
         raise InvalidInput(f"{path} is not a directory")
     project_name = name or directory.name
@@ -43,6 +44,17 @@ def add_project(
     return project_view(project)
 
 
+def usable_path(text: str | Path) -> Path:
+    """``text`` as a path with ``~`` expanded, or InvalidInput for text no file system
+    accepts."""
+    if "\0" in str(text):
+        raise InvalidInput("a path cannot contain a NUL character")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as exc:  # ~name of a user this machine does not know
+        raise InvalidInput(f"{text}: {exc}") from exc
+
+
 def list_projects(db: Database) -> list[dict[str, Any]]:
     with db.transaction() as conn:
         return [project_view(p) for p in store.list_projects_txn(conn)]
@@ -52,7 +64,8 @@ def resolve_project_txn(conn: Connection, ref: str) -> RowMapping:
     """A project by id, name or path."""
     project = store.find_project_txn(conn, id=ref) or store.find_project_txn(conn, name=ref)
     if project is None:
-        project = store.find_project_txn(conn, path=str(Path(ref).expanduser().resolve()))
+        with contextlib.suppress(InvalidInput):
+            project = store.find_project_txn(conn, path=str(usable_path(ref).resolve()))
     if project is None:
         raise NotFound(f"no project {ref!r} (see `stepstone project list`)")
     return project

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, RowMapping
 
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound, NotResumable
 from stepstone.services.args import validate_args
-from stepstone.services.projects import resolve_project_txn, sync_definitions
+from stepstone.services.projects import resolve_project_txn, sync_definitions, usable_path
 from stepstone.services.views import log_view, run_summary_view, run_view
 from stepstone.store import projects as project_store
 from stepstone.store import runs as store
@@ -136,9 +136,11 @@ def start_run(
     mode: str = "stay",
     base_branch: str | None = None,
     branch_name: str | None = None,
+    reserve_for: str | None = None,
 ) -> dict[str, Any]:
     """Queue a run of ``workflow`` (its id, or its definition id) after checking everything
-    that can be checked now; bad input changes nothing."""
+    that can be checked now; bad input changes nothing. ``reserve_for`` keeps the run for
+    that worker (one executing it in this process), so no other worker takes it first."""
     args = {} if args is None else args
     with db.transaction() as conn:
         project = resolve_project_txn(conn, project_ref)
@@ -170,13 +172,14 @@ def start_run(
                 "base_branch": base_branch,
                 "branch_name": branch_name,
                 "working_dir": project["path"],
+                **(store.reservation(reserve_for) if reserve_for else {}),
             },
         )
         return _view_txn(conn, run_id)
 
 
 def _checked_spec_file(project_path: Path, spec_file: str) -> str:
-    path = (project_path / spec_file).resolve()
+    path = (project_path / usable_path(spec_file)).resolve()
     if not path.is_relative_to(project_path.resolve()):
         raise InvalidInput(f"spec file {spec_file} is outside the project")
     if not path.is_file():
@@ -200,9 +203,12 @@ def _find_definition_txn(conn: Connection, project: RowMapping, workflow: str) -
     )
 
 
-def resume_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
+def resume_run(
+    db: Database, run_id: str, *, user_id: str | None = None, reserve_for: str | None = None
+) -> dict[str, Any]:
     """Queue an interrupted, paused or failed run again (SPEC 3.7). Completed steps will be
-    reused; interrupted and failed steps run again with the current code."""
+    reused; interrupted and failed steps run again with the current code. ``reserve_for``
+    as for :func:`start_run`."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         status = run["status"]
@@ -220,7 +226,7 @@ def resume_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict
             error_message=None,
             completed_at=None,
             resume_count=run["resume_count"] + 1,
-            **store.NO_LEASE,
+            **{**store.NO_LEASE, **(store.reservation(reserve_for) if reserve_for else {})},
         )
         store.add_event_txn(conn, run["id"], "workflow_resumed", f"resumed from {status}")
         project = project_store.find_project_txn(conn, id=run["project_id"])

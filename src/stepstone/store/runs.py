@@ -197,17 +197,18 @@ def claim_next_run_txn(
 
     The status check sits in the UPDATE itself, so two workers can never both take a run.
     """
+    now = time.time()
+    unreserved = or_(workflow_runs.c.lease_owner.is_(None), workflow_runs.c.lease_expires_at < now)
     candidate = (
         select(workflow_runs.c.id)
-        .where(workflow_runs.c.status == "pending")
+        .where(workflow_runs.c.status == "pending", unreserved)
         .order_by(workflow_runs.c.created_at)
         .limit(1)
         .scalar_subquery()
     )
-    now = time.time()
     row = conn.execute(
         update(workflow_runs)
-        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending")
+        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending", unreserved)
         .values(
             status="running",
             lease_owner=owner,
@@ -225,11 +226,16 @@ def claim_next_run_txn(
 def claim_run_txn(
     conn: Connection, run_id: str, *, owner: str, host: str, pid: int, lease_seconds: float
 ) -> bool:
-    """Lease one given queued run (``--inline``); False when it is not queued any more."""
+    """Lease one given queued run (``--inline``); False when it is not queued any more, or
+    reserved for another worker."""
     now = time.time()
+    runs = workflow_runs.c
+    claimable = or_(
+        runs.lease_owner.is_(None), runs.lease_owner == owner, runs.lease_expires_at < now
+    )
     result = conn.execute(
         update(workflow_runs)
-        .where(workflow_runs.c.id == run_id, workflow_runs.c.status == "pending")
+        .where(runs.id == run_id, runs.status == "pending", claimable)
         .values(
             status="running",
             lease_owner=owner,
@@ -265,6 +271,15 @@ def control_flags_txn(conn: Connection, *, owner: str) -> Sequence[RowMapping]:
         .mappings()
         .all()
     )
+
+
+RESERVATION_SECONDS = 30.0
+
+
+def reservation(owner: str) -> dict[str, Any]:
+    """Columns that keep a queued run for worker ``owner`` (``--inline``) for a while: other
+    workers leave it alone until the reservation expires."""
+    return {"lease_owner": owner, "lease_expires_at": time.time() + RESERVATION_SECONDS}
 
 
 NO_LEASE: dict[str, Any] = {
