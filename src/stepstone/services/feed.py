@@ -202,35 +202,46 @@ class ChangeFeed:
         )
 
     def _step_messages(self, steps: Rows) -> list[Published]:
+        """Created and updated steps. Every attempt of a step starts as ``running``; when
+        the feed first sees an attempt already finished, it sends that start first, so a
+        listener always sees each attempt run, then end."""
         messages: list[Published] = []
         for step in steps:
             view = step_view(step, [])
             view.pop("attempts")
             known = self._steps.get(step["id"])
             self._steps[step["id"]] = (step["updated_at"] or 0.0, view)
-            channels = _channels(step["run_id"], step["project_id"])
+            run_id, owner = step["run_id"], step["user_id"]
+            channels = _channels(run_id, step["project_id"])
+            started = {
+                **view,
+                "status": "running",
+                "output": None,
+                "error_message": None,
+                "completed_at": None,
+            }
             if known is None and step["id"] not in self._seen_steps:
                 self._seen_steps.add(step["id"])
-                messages.append(
-                    (
-                        channels,
-                        "workflow.run.step.created",
-                        {"run_id": step["run_id"], "step": view},
-                        step["user_id"],
-                    )
-                )
-                continue
-            changed = _diff(None if known is None else known[1], view)
+                created = {"run_id": run_id, "step": started}
+                messages.append((channels, "workflow.run.step.created", created, owner))
+                before: dict[str, Any] | None = started
+            else:
+                # Forgotten (quiet for a while) steps are not known to have run this attempt.
+                before = None if known is None else known[1]
+                new_attempt = before is not None and view["attempt"] > before["attempt"]
+                ended_unseen = before is None and view["status"] in ("completed", "failed")
+                if new_attempt or ended_unseen:
+                    messages.append(self._step_update(channels, step, _diff(before, started)))
+                    before = started
+            changed = _diff(before, view)
             if changed:
-                messages.append(
-                    (
-                        channels,
-                        "workflow.run.step.updated",
-                        {"run_id": step["run_id"], "step_id": step["id"], "changes": changed},
-                        step["user_id"],
-                    )
-                )
+                messages.append(self._step_update(channels, step, changed))
         return messages
+
+    @staticmethod
+    def _step_update(channels: list[str], step: RowMapping, changes: dict[str, Any]) -> Published:
+        data = {"run_id": step["run_id"], "step_id": step["id"], "changes": changes}
+        return (channels, "workflow.run.step.updated", data, step["user_id"])
 
     def _log_messages(self, logs: Rows) -> list[Published]:
         chunks: dict[tuple[str, str, str | None, str | None], list[dict[str, Any]]]
