@@ -1,0 +1,88 @@
+"""The live feed turns journal rows into messages, in order, even for changes it sees late."""
+
+from __future__ import annotations
+
+import asyncio
+
+from stepstone.live.bus import EventBus, Message
+from stepstone.services.feed import ChangeFeed
+from stepstone.services.runs import start_run
+from stepstone.store.database import Database
+from tests.conftest import Project
+from tests.helpers import execute_inline
+
+FLOW = """
+@workflow(id="pair")
+async def pair(ctx: Context) -> None:
+    await ctx.step.run("first", effect, "first")
+    await ctx.step.cli("second", "echo out")
+"""
+
+
+async def drain(queue: asyncio.Queue[Message], until: str, timeout: float = 10) -> list[Message]:
+    messages: list[Message] = []
+    while True:
+        message = await asyncio.wait_for(queue.get(), timeout)
+        messages.append(message)
+        if (
+            message.type == "workflow.run.updated"
+            and message.data["changes"].get("status") == until
+        ):
+            return messages
+
+
+async def test_a_run_that_finished_between_two_looks_is_told_in_order(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(FLOW)
+    bus = EventBus()
+    subscription = bus.subscribe()
+    subscription.channels.add(f"project:{project.id}")
+    feed = ChangeFeed(db, bus, poll_seconds=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(feed.run(stop))
+    await asyncio.sleep(0.2)  # the feed takes its starting cursors
+    run_id = start_run(db, project.id, "pair")["id"]
+    await execute_inline(db, run_id)
+    feed.wake()
+    messages = await drain(subscription.queue, "completed")
+    stop.set()
+    feed.wake()
+    await task
+
+    statuses = [
+        m.data["changes"]["status"]
+        for m in messages
+        if m.type == "workflow.run.updated" and "status" in m.data["changes"]
+    ]
+    assert statuses == ["pending", "running", "completed"]
+    step_story = [
+        (m.type.rsplit(".", 1)[1], (m.data.get("step") or m.data.get("changes"))["status"])
+        for m in messages
+        if ".step." in m.type and "log_chunk" not in m.type
+    ]
+    assert step_story == [
+        ("created", "running"),
+        ("updated", "completed"),
+        ("created", "running"),
+        ("updated", "completed"),
+    ]
+    chunks = [m for m in messages if m.type == "workflow.run.step.log_chunk"]
+    assert [line["line"] for line in chunks[0].data["lines"]] == ["out"]
+    assert messages.index(chunks[0]) < len(messages) - 1
+    assert all(m.channel == f"project:{project.id}" for m in messages)
+
+
+async def test_messages_about_a_users_run_reach_only_that_user(db: Database, make_project) -> None:
+    bus = EventBus()
+    mine, theirs = bus.subscribe("me"), bus.subscribe("them")
+    for subscription in (mine, theirs):
+        subscription.channels.add("project:p")
+    bus.publish(["run:r", "project:p"], "workflow.run.updated", {"run_id": "r"}, owner="me")
+    bus.publish(["run:r2", "project:p"], "workflow.run.updated", {"run_id": "r2"}, owner=None)
+    assert [m.data["run_id"] for m in (mine.queue.get_nowait(), mine.queue.get_nowait())] == [
+        "r",
+        "r2",
+    ]
+    assert theirs.queue.get_nowait().data["run_id"] == "r2"
+    assert theirs.queue.empty()
