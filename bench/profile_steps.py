@@ -33,9 +33,8 @@ def profile_noop_steps(steps: int) -> tuple[float, cProfile.Profile, cProfile.Pr
         async def main() -> float:
             worker = Worker(home.db, concurrency=1)
             # The journal's single thread is private to the worker; a profiler has to be
-            # switched on from inside that thread.
-            journal_thread = worker._journal._executor
-            journal_thread.submit(journal_profile.enable).result()
+            # switched on from inside that thread, which is where call() runs its function.
+            await worker._journal.call(lambda _journal: journal_profile.enable())
             try:
                 started = time.perf_counter()
                 loop_profile.enable()
@@ -43,7 +42,7 @@ def profile_noop_steps(steps: int) -> tuple[float, cProfile.Profile, cProfile.Pr
                 loop_profile.disable()
                 return time.perf_counter() - started
             finally:
-                journal_thread.submit(journal_profile.disable).result()
+                await worker._journal.call(lambda _journal: journal_profile.disable())
                 worker.close()
 
         seconds = asyncio.run(main())

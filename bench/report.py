@@ -1,10 +1,13 @@
-"""Turning one benchmark run into the markdown printed and written to RESULTS.md."""
+"""Turning one benchmark run into the markdown printed and written to RESULTS.md (the API
+part is rendered by ``api_report.py``)."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
 
+from bench import api_report
+from bench.api_report import ApiResults
 from bench.resume import ResumeTiming
 from bench.timing import Sample
 
@@ -37,6 +40,7 @@ class Results:
     steps: int
     rounds: list[Round]
     resumes: dict[int, list[ResumeTiming]]
+    api: ApiResults
     seconds: float
 
 
@@ -48,7 +52,7 @@ def _summary(results: Results) -> list[str]:
     rounds = results.rounds
     ratio = statistics.median(r.ratio_to_mean for r in rounds)
     lines = [
-        "| measure | median of rounds | target | verdict |",
+        "| measure | value | target | verdict |",
         "|---|---|---|---|",
         f"| floor: one INSERT+COMMIT, WAL, synchronous=FULL, mean | "
         f"{statistics.median(r.floor.mean_ms for r in rounds):.3f} ms | | |",
@@ -69,7 +73,7 @@ def _summary(results: Results) -> list[str]:
             f"| resume past {completed:,} completed steps: execute → first new step "
             f"| {seconds:.3f} s | {target} | {verdict} |"
         )
-    return lines
+    return lines + api_report.summary_rows(results.api)
 
 
 def _rounds_table(results: Results) -> list[str]:
@@ -109,11 +113,21 @@ def render(results: Results) -> str:
         [
             f"Made by `{COMMAND}` (`.venv/bin/python -m bench.run`, from the repository root) "
             f"in {results.seconds:.0f} s. Every number below comes from this one run on this "
-            "one machine; the machine is small and noisy, so read the ratios, which are taken "
-            "within the run, rather than the absolute times. See `bench/README.md`.",
+            "one machine; the machine is small and noisy, so read the engine's ratios, which "
+            "are taken within the run, rather than its absolute times. The API latencies are "
+            "absolute: what a client on this machine waits, with the server and the clients "
+            "sharing its cores. See `bench/README.md`.",
             "",
         ],
-        ["## Summary", "", *_summary(results), ""],
+        [
+            "## Summary",
+            "",
+            "Engine rows: the median of the rounds. API rows: every round's requests (or "
+            "steps) pooled.",
+            "",
+            *_summary(results),
+            "",
+        ],
         ["## Machine", "", *facts, ""],
         [
             f"## Floor and no-op steps, round by round ({results.commits} commits, "
@@ -123,5 +137,6 @@ def render(results: Results) -> str:
             "",
         ],
         ["## Resume, round by round", "", *_resume_table(results), ""],
+        *api_report.sections(results.api),
     ]
     return "\n".join(line for section in sections for line in section)

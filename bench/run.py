@@ -6,11 +6,15 @@ import sys
 import time
 from pathlib import Path
 
+from bench.api_latency import measure_get_run, measure_resume_requests
+from bench.api_report import ApiResults
+from bench.api_server import api_server
 from bench.engine_steps import measure_noop_step_ms
 from bench.journal_floor import measure_commit_floor
 from bench.machine import machine_facts
 from bench.report import Results, Round, render
 from bench.resume import ResumeTiming, measure_resume
+from bench.ws_delay import measure_ws_delay
 
 RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
 FLOOR_COMMITS = 2000
@@ -18,6 +22,20 @@ NOOP_STEPS = 2000
 STEP_ROUNDS = 5
 RESUME_SIZES = (1_000, 10_000)
 RESUME_ROUNDS = 3
+# The HTTP API and WebSocket benchmarks, against one real `stepstone serve` process.
+API_CLIENTS = 50
+API_BATCH_MAX_SECONDS = 30.0
+GET_STEPS = 200
+GET_ROUNDS = 4
+GET_REQUESTS_PER_ROUND = 500
+GET_SERIAL_REQUESTS = 200
+HEALTH_FLOOR_REQUESTS = 2000
+API_RESUME_SERIAL_RUNS = 100
+API_RESUME_ROUNDS = 2
+API_RESUME_RUNS = 400
+WS_ROUNDS = 2
+WS_STEPS = 200
+WS_PAUSE_SECONDS = 0.02
 
 
 def _progress(message: str) -> None:
@@ -53,18 +71,81 @@ def measure_resumes() -> dict[int, list[ResumeTiming]]:
     return resumes
 
 
+def measure_api() -> ApiResults:
+    """Start one server; fetch a long run, resume failed runs, time live step messages."""
+    started = time.perf_counter()
+    with api_server() as server:
+        _progress(f"server up at {server.url}")
+        get = measure_get_run(
+            server,
+            steps=GET_STEPS,
+            concurrency=API_CLIENTS,
+            rounds=GET_ROUNDS,
+            requests_per_round=GET_REQUESTS_PER_ROUND,
+            serial_requests=GET_SERIAL_REQUESTS,
+            floor_requests=HEALTH_FLOOR_REQUESTS,
+            max_seconds=API_BATCH_MAX_SECONDS,
+        )
+        batches = [
+            ("GET /api/health, one client", get.floor_serial),
+            (f"GET /api/health, {API_CLIENTS} clients", get.floor),
+            (f"GET run ({GET_STEPS} steps), one client", get.serial),
+        ]
+        batches += [
+            (f"GET run ({GET_STEPS} steps), round {n}", load)
+            for n, load in enumerate(get.rounds, start=1)
+        ]
+        for name, load in batches:
+            _progress(
+                f"{name}: p50 {load.p50_ms:.1f} ms, "
+                f"p99 {load.p99_ms:.1f} ms, {load.per_second:.0f} req/s"
+            )
+        ws_rounds = []
+        for number in range(1, WS_ROUNDS + 1):
+            ws = measure_ws_delay(server, steps=WS_STEPS, pause_seconds=WS_PAUSE_SECONDS)
+            ws_rounds.append(ws)
+            _progress(
+                f"WebSocket delay, round {number}/{WS_ROUNDS}: p50 {ws.p50_ms:.1f} ms, "
+                f"p99 {ws.p99_ms:.1f} ms over {len(ws.delays_ms)} steps"
+            )
+        resume_batches = [(API_RESUME_SERIAL_RUNS, 1)]
+        resume_batches += [(API_RESUME_RUNS, API_CLIENTS)] * API_RESUME_ROUNDS
+        resumes = []
+        for runs, clients in resume_batches:
+            resume = measure_resume_requests(
+                server, runs=runs, concurrency=clients, max_seconds=API_BATCH_MAX_SECONDS
+            )
+            resumes.append(resume)
+            _progress(
+                f"resume {runs} failed runs, {clients} clients: p50 {resume.load.p50_ms:.1f} ms, "
+                f"p99 {resume.load.p99_ms:.1f} ms, {resume.load.count(200)} answered 200"
+            )
+    return ApiResults(
+        clients=API_CLIENTS,
+        server_settings="its default settings (worker concurrency 8, poll 0.25 s, live feed "
+        "poll 0.25 s)",
+        get=get,
+        resume_serial=resumes[0],
+        resume_rounds=resumes[1:],
+        ws_rounds=ws_rounds,
+        seconds=time.perf_counter() - started,
+    )
+
+
 def main() -> None:
     """Measure everything, print the report and write it to RESULTS.md."""
     started = time.perf_counter()
     facts = machine_facts()
     rounds = measure_rounds()
     resumes = measure_resumes()
+    api = measure_api()
     results = Results(
         facts=facts,
         commits=FLOOR_COMMITS,
         steps=NOOP_STEPS,
         rounds=rounds,
         resumes=resumes,
+        api=api,
         seconds=time.perf_counter() - started,
     )
     report = render(results)

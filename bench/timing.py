@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -27,3 +29,13 @@ class Sample:
     @property
     def max_ms(self) -> float:
         return max(self.values_ms)
+
+
+def percentile(values: Iterable[float], fraction: float) -> float:
+    """The nearest-rank percentile (``fraction`` 0.99 for p99): the smallest value that at
+    least that fraction of the values do not exceed."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]

@@ -3,10 +3,14 @@
 ``bench-noop`` runs ``steps`` no-op steps. ``bench-resume`` runs ``steps`` no-op steps and then
 a sentinel step that writes ``time.perf_counter()`` to ``mark_file`` when its function starts,
 and fails while ``fail_flag`` exists, so the run can be failed once and then resumed.
+``bench-flaky`` is a single step that fails while ``fail_flag`` exists (runs to resume through
+the API). ``bench-ticks`` runs ``steps`` steps that sleep ``pause_seconds`` and return
+``time.time()`` (the WebSocket delay).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -44,3 +48,33 @@ async def bench_resume(ctx: Context) -> str:
         "sentinel", sentinel, ctx.args["mark_file"], ctx.args["fail_flag"]
     )
     return result
+
+
+def flaky(fail_flag: str) -> str:
+    """Fail while the flag file exists, succeed once it is gone."""
+    if Path(fail_flag).exists():
+        raise RuntimeError("planned failure: the benchmark resumes this run")
+    return "ok"
+
+
+async def tick(pause_seconds: float) -> float:
+    """Sleep a little, then return the wall-clock time (``time.time()``) of returning."""
+    await asyncio.sleep(pause_seconds)
+    return time.time()
+
+
+@workflow(id="bench-flaky", name="Benchmark: one step that fails while a flag exists")
+async def bench_flaky(ctx: Context) -> str:
+    """One step that fails while ``args.fail_flag`` exists: a run to fail once and resume."""
+    result: str = await ctx.step.run("flaky", flaky, ctx.args["fail_flag"])
+    return result
+
+
+@workflow(id="bench-ticks", name="Benchmark: steps that return when they end")
+async def bench_ticks(ctx: Context) -> int:
+    """``args.steps`` steps, each sleeping ``args.pause_seconds`` and returning the moment
+    it returns, so a live client can tell how late the step's message reached it."""
+    steps, pause = int(ctx.args["steps"]), float(ctx.args["pause_seconds"])
+    for i in range(steps):
+        await ctx.step.run(f"t{i}", tick, pause)
+    return steps

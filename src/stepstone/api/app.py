@@ -14,6 +14,7 @@ from stepstone.api import ws
 from stepstone.api.auth import TokenIssuer, load_or_create_secret
 from stepstone.api.errors import install_error_handlers
 from stepstone.api.routes import auth, projects, runs
+from stepstone.api.run_cache import RunCache
 from stepstone.api.schemas import error_responses
 from stepstone.live.bus import EventBus
 from stepstone.services.feed import ChangeFeed
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     )
     app.state.db = database
     app.state.bus = bus
+    app.state.run_cache = RunCache()
     app.state.wake = lambda: None
     app.state.observe_run = lambda run: None
     app.state.tokens = TokenIssuer(

@@ -13,7 +13,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stepstone.errors import Unauthorized
-from stepstone.services.users import get_user
 
 SECRET_FILE = "jwt-secret"
 ALGORITHM = "HS256"
@@ -44,8 +43,15 @@ class TokenIssuer:
         claims["exp"] = now + int(self._expiry_seconds)
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
+    def user(self, token: str) -> dict[str, Any]:
+        """``{id, email}`` of the user a valid token names; Unauthorized for anything else."""
+        claims = self._claims(token)
+        return {"id": str(claims["sub"]), "email": str(claims.get("email", ""))}
+
     def user_id(self, token: str) -> str:
-        """The user id a valid token names; Unauthorized for anything else."""
+        return str(self.user(token)["id"])
+
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
@@ -54,21 +60,22 @@ class TokenIssuer:
             raise Unauthorized("the token has expired; log in again") from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("the token is not valid") from exc
-        return str(claims["sub"])
+        return dict(claims)
 
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
 
 
-def current_user(
+async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> dict[str, Any]:
-    """The authenticated user of this request."""
+    """The authenticated user of this request, as the signed token names them (no database
+    read: this runs on every request; tokens expire)."""
     if credentials is None:
         raise Unauthorized("send Authorization: Bearer <token> (from POST /api/auth/login)")
     issuer: TokenIssuer = request.app.state.tokens
-    return get_user(request.app.state.db, issuer.user_id(credentials.credentials))
+    return issuer.user(credentials.credentials)
 
 
 CurrentUser = Annotated[dict[str, Any], Depends(current_user)]

@@ -74,6 +74,17 @@ def _view_txn(conn: Connection, run_id: str) -> dict[str, Any]:
     )
 
 
+def run_fingerprint(db: Database, run_id: str, *, user_id: str | None = None) -> tuple[Any, ...]:
+    """A cheap value that changes whenever the run object of :func:`get_run` would (its
+    rows, its steps and attempts, its events, its liveness); checks access like it."""
+    row = store.run_fingerprint_row(db.engine, run_id) if _is_uuid(run_id) else None
+    if row is None:
+        raise NotFound(f"no run {run_id!r}")
+    if user_id is not None and row["user_id"] not in (None, user_id):
+        raise Forbidden(f"run {run_id} belongs to another user")
+    return (row["updated_at"], row["steps_updated_at"], row["last_event_id"], is_live(row))
+
+
 def get_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
     """The run object of SPEC 6, with steps, attempts and events."""
     with db.read() as conn:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stepstone.api.auth import CurrentUser, TokenIssuer
 from stepstone.api.schemas import Health, LoginRequest, LoginResponse, User, error_responses
-from stepstone.services.users import authenticate
+from stepstone.services.users import authenticate, get_user
 
 router = APIRouter()
 
@@ -24,13 +24,13 @@ def login(body: LoginRequest, request: Request) -> dict[str, Any]:
 
 
 @router.get("/auth/me", response_model=User)
-def me(user: CurrentUser) -> dict[str, Any]:
+def me(user: CurrentUser, request: Request) -> dict[str, Any]:
     """The user the token belongs to."""
-    return user
+    return get_user(request.app.state.db, user["id"])
 
 
 @router.get("/health", response_model=Health)
-def health(request: Request) -> dict[str, str]:
+async def health(request: Request) -> dict[str, str]:
     """Whether the server and its database answer."""
     try:
         with request.app.state.db.read() as conn:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from stepstone.api.auth import CurrentUser
+from stepstone.api.run_cache import json_bytes
 from stepstone.api.schemas import LogLine, Run, RunCreate, RunPage, RunStatus, error_responses
 from stepstone.errors import InvalidInput
 from stepstone.services import runs as services
@@ -75,9 +77,17 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=Run, responses=error_responses(403, 404))
-def get_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+async def get_run(run_id: str, request: Request, user: CurrentUser) -> Response:
     """The run with its steps (each with its attempts) and its events."""
-    return services.get_run(request.app.state.db, run_id, user_id=user["id"])
+    db, cache = request.app.state.db, request.app.state.run_cache
+    # One small indexed read on the loop; the costly build only when the run changed.
+    fingerprint = services.run_fingerprint(db, run_id, user_id=user["id"])
+    body = cache.get(run_id, fingerprint)
+    if body is None:
+        run = await run_in_threadpool(services.get_run, db, run_id, user_id=user["id"])
+        body = json_bytes(run)
+        cache.put(run_id, fingerprint, body)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/{run_id}/resume", response_model=Run, responses=CONTROL_ERRORS)
