@@ -74,6 +74,7 @@ def test_a_run_killed_in_step_three_resumes_without_redoing_steps_one_and_two(
     assert (project.count("one"), project.count("two"), project.count("three")) == (1, 1, 2)
     three = run["steps"][2]
     assert [a["status"] for a in three["attempts"]] == ["interrupted", "completed"]
+    assert [s["reused"] for s in run["steps"]] == [True, True, False]
 
 
 def test_editing_the_workflow_between_crash_and_resume_runs_new_code(make_project) -> None:

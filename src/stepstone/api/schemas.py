@@ -144,6 +144,7 @@ class Step(BaseModel):
     error_message: str | None
     started_at: str | None
     completed_at: str | None
+    reused: bool
     attempts: list[Attempt]
 
 

@@ -60,7 +60,16 @@ def attempt_view(attempt: Row) -> dict[str, Any]:
     }
 
 
-def step_view(step: Row, attempts: Sequence[Row]) -> dict[str, Any]:
+def step_view(
+    step: Row, attempts: Sequence[Row], *, resumed_at: float | None = None
+) -> dict[str, Any]:
+    """A step; ``reused`` marks a step that completed before the run's last resume, so the
+    resumed execution returned its recorded output instead of running it."""
+    reused = (
+        resumed_at is not None
+        and step["status"] == "completed"
+        and (step["completed_at"] or 0.0) < resumed_at
+    )
     return {
         "id": step["id"],
         "key": step["key"],
@@ -73,6 +82,7 @@ def step_view(step: Row, attempts: Sequence[Row]) -> dict[str, Any]:
         "error_message": step["error_message"],
         "started_at": iso(step["started_at"]),
         "completed_at": iso(step["completed_at"]),
+        "reused": reused,
         "attempts": [attempt_view(a) for a in attempts],
     }
 
@@ -129,8 +139,12 @@ def run_view(
     attempts_by_step: dict[int, list[Row]] = defaultdict(list)
     for attempt in attempts:
         attempts_by_step[attempt["step_id"]].append(attempt)
+    resumes = [event["created_at"] for event in events if event["type"] == "workflow_resumed"]
+    resumed_at = max(resumes, default=None)
     view = run_summary_view(run)
-    view["steps"] = [step_view(step, attempts_by_step[step["id"]]) for step in steps]
+    view["steps"] = [
+        step_view(step, attempts_by_step[step["id"]], resumed_at=resumed_at) for step in steps
+    ]
     view["events"] = [event_view(event) for event in events]
     return view
 
