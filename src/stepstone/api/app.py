@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from stepstone.api import ws
 from stepstone.api.auth import TokenIssuer, load_or_create_secret
@@ -16,6 +19,7 @@ from stepstone.api.errors import install_error_handlers
 from stepstone.api.routes import auth, projects, runs
 from stepstone.api.run_cache import RunCache
 from stepstone.api.schemas import error_responses
+from stepstone.errors import NotFound
 from stepstone.live.bus import EventBus
 from stepstone.services.feed import ChangeFeed
 from stepstone.settings import Settings
@@ -111,8 +115,36 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     _document_validation_errors_as_400(app)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, Any]:
-        return {"name": "stepstone", "api": "/api", "openapi": "/api/openapi.json"}
-
+    _serve_web_ui(app)
     return app
+
+
+WEB_UI_DIR = Path(__file__).resolve().parent.parent / "webui"
+
+
+def _serve_web_ui(app: FastAPI, directory: Path = WEB_UI_DIR) -> None:
+    """The built UI at ``/``: its files, and index.html for any other path that is not the
+    API, so the UI's own routes (``/runs/ID``) load on a refresh or a shared link."""
+    index = directory / "index.html"
+    if not index.is_file():
+
+        @app.get("/", include_in_schema=False)
+        def no_ui() -> dict[str, Any]:
+            return {
+                "name": "stepstone",
+                "api": "/api",
+                "openapi": "/api/openapi.json",
+                "ui": "not built: run `make web`",
+            }
+
+        return
+    app.mount("/assets", StaticFiles(directory=directory / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def web_ui(path: str) -> FileResponse:
+        if path.startswith(("api/", "ws")):
+            raise NotFound(f"no route /{path}")
+        candidate = (directory / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(directory):
+            return FileResponse(candidate)
+        return FileResponse(index)
