@@ -112,6 +112,7 @@ def test_a_run_killed_with_the_server_is_resumed_from_the_run_page(
         server = Server(home, port=server.port).start()
 
         page.goto(run_url)
+        page.evaluate("window.__sameDocument = true")
         console_errors.clear()
         expect(page.get_by_test_id("interrupted-badge")).to_be_visible()
         SCREENSHOTS.mkdir(exist_ok=True)
@@ -128,7 +129,8 @@ def test_a_run_killed_with_the_server_is_resumed_from_the_run_page(
             0
         )
         page.screenshot(path=str(SCREENSHOTS / "run-resumed.png"), full_page=True)
-        assert page.url == run_url, "the run completed without leaving or reloading the page"
+        assert page.url == run_url
+        assert page.evaluate("window.__sameDocument === true"), "the page was not reloaded"
         assert console_errors == [], console_errors
         assert (project.count("one"), project.count("two"), project.count("three")) == (1, 1, 1)
     finally:
