@@ -17,6 +17,7 @@ from tests.conftest import Project
 from tests.e2e.server import Server
 from tests.helpers import wait_for_file
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 EMAIL, PASSWORD = "ui@example.com", "correct-horse-battery"
@@ -51,8 +52,8 @@ def _requirements_missing() -> str | None:
 def browser_page() -> Iterator[object]:
     missing = _requirements_missing()
     if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"UI test cannot run in CI: {missing}")
+        if os.environ.get("CI") and (ROOT / "web" / "package.json").is_file():
+            pytest.fail(f"the UI test must run in CI: {missing}")
         pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
