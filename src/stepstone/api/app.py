@@ -22,6 +22,7 @@ from stepstone.api.schemas import error_responses
 from stepstone.errors import NotFound
 from stepstone.live.bus import EventBus
 from stepstone.services.feed import ChangeFeed
+from stepstone.services.projects import sync_all_definitions
 from stepstone.settings import Settings
 from stepstone.store.database import Database
 from stepstone.worker.worker import Worker
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             loop.call_soon_threadsafe(feed.wake)
 
         app.state.wake = wake
+        await asyncio.to_thread(sync_all_definitions, database)
         app.state.observe_run = lambda run: loop.call_soon_threadsafe(feed.observe_run, run)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(worker.serve(stop)), asyncio.create_task(feed.run(stop))]

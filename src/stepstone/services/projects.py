@@ -111,6 +111,14 @@ def sync_definitions(db: Database, project: RowMapping) -> None:
         store.replace_definition_errors_txn(conn, project["id"], found.errors)
 
 
+def sync_all_definitions(db: Database) -> None:
+    """Discover every project's workflows (the server does this on start)."""
+    with db.read() as conn:
+        every_project = store.list_projects_txn(conn)
+    for project in every_project:
+        sync_definitions(db, project)
+
+
 def list_definitions(db: Database, project_ref: str, *, resync: bool = True) -> dict[str, Any]:
     """The project's workflows and the files that failed to load."""
     with db.transaction() as conn:

@@ -190,6 +190,19 @@ def update_run_txn(conn: Connection, run_id: str, **values: Any) -> None:
     )
 
 
+def _leased(owner: str, host: str, pid: int, lease_seconds: float, now: float) -> dict[str, Any]:
+    """The columns of a run that worker ``owner`` (process ``pid`` on ``host``) just took."""
+    return {
+        "status": "running",
+        "lease_owner": owner,
+        "lease_expires_at": now + lease_seconds,
+        "owner_host": host,
+        "owner_pid": pid,
+        "started_at": func.coalesce(workflow_runs.c.started_at, now),
+        "updated_at": now,
+    }
+
+
 def claim_next_run_txn(
     conn: Connection, *, owner: str, host: str, pid: int, lease_seconds: float
 ) -> str | None:
@@ -209,15 +222,7 @@ def claim_next_run_txn(
     row = conn.execute(
         update(workflow_runs)
         .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending", unreserved)
-        .values(
-            status="running",
-            lease_owner=owner,
-            lease_expires_at=now + lease_seconds,
-            owner_host=host,
-            owner_pid=pid,
-            started_at=func.coalesce(workflow_runs.c.started_at, now),
-            updated_at=now,
-        )
+        .values(**_leased(owner, host, pid, lease_seconds, now))
         .returning(workflow_runs.c.id)
     ).first()
     return None if row is None else str(row[0])
@@ -236,15 +241,7 @@ def claim_run_txn(
     result = conn.execute(
         update(workflow_runs)
         .where(runs.id == run_id, runs.status == "pending", claimable)
-        .values(
-            status="running",
-            lease_owner=owner,
-            lease_expires_at=now + lease_seconds,
-            owner_host=host,
-            owner_pid=pid,
-            started_at=func.coalesce(workflow_runs.c.started_at, now),
-            updated_at=now,
-        )
+        .values(**_leased(owner, host, pid, lease_seconds, now))
     )
     return result.rowcount == 1
 

@@ -59,9 +59,10 @@ def delete_project(project_id: str, request: Request, _user: CurrentUser) -> Res
 def list_workflow_definitions(
     project_id: str, request: Request, _user: CurrentUser
 ) -> dict[str, Any]:
-    """The project's workflows, with the files that failed to load."""
+    """The project's workflows, with the files that failed to load, as last discovered."""
     db = request.app.state.db
-    return services.list_definitions(db, services.get_project_by_id(db, project_id)["id"])
+    project = services.get_project_by_id(db, project_id)
+    return services.list_definitions(db, project["id"], resync=False)
 
 
 @router.post(
