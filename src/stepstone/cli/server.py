@@ -21,8 +21,8 @@ def serve(settings: Settings, console: Console, *, db: Database | None = None) -
     resumable."""
     app = create_app(settings, db=db)
     console.print(
-        f"Stepstone on [bold]http://{settings.host}:{settings.port}[/]"
-        f"  (API docs: /api/docs, data: {settings.home})"
+        f"Stepstone on [bold]http://{settings.host}:{settings.port}[/]  (API docs: /api/docs)\n"
+        f"data: {settings.home}"
     )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
@@ -37,7 +37,7 @@ def demo(settings: Settings, console: Console) -> None:
         "[bold]Stepstone demo[/]: the sample project is registered.\n"
         f"  login:    {DEMO_EMAIL}\n"
         f"  password: {password}   (new on every start; shown only now)\n"
-        "Start a run with the API or `stepstone run stepstone-sample slow-release`, kill the\n"
-        "server with kill -9 while it runs, start it again, and resume the run."
+        "Start a run: `stepstone run stepstone-sample slow-release` (or the API).\n"
+        "Kill the server with kill -9 while it runs, start it again, resume the run."
     )
     serve(settings, console, db=db)
