@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_BUILD := src/stepstone/webui/index.html
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json \
+	web/vite.config.ts web/tsconfig.json web/openapi.json
 
-.PHONY: install test lint format bench demo clean openapi
+.PHONY: install web test lint format bench demo openapi clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +17,26 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-test: install
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+# The UI, built into the Python package (served by `stepstone serve`); rebuilt when its
+# sources change.
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_BUILD)
+
+test: install web
+	cd web && npm test
 	$(BIN)/pytest
 
-lint: install
+lint: install $(WEB_DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd web && npm run typecheck && npm run lint
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -28,11 +45,11 @@ format: install
 bench: install
 	$(BIN)/python -m bench.run
 
-demo: install
+demo: install web
 	$(BIN)/stepstone demo
 
 openapi: install
 	$(BIN)/python scripts/export_openapi.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules src/stepstone/webui

@@ -1,0 +1,107 @@
+/**
+ * Every query key and API call of the UI. Pages read through the query options here, and
+ * the live feed (live/apply.ts) patches or invalidates the same keys.
+ */
+import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
+import { api, unwrap } from "./client";
+import type { LogLine, RunCreate, RunPage } from "./types";
+
+export interface RunFilter {
+  projectId: string;
+  search: string;
+}
+
+export const RUNS_PAGE_SIZE = 100;
+
+export const queryKeys = {
+  me: () => ["me"] as const,
+  projects: () => ["projects"] as const,
+  definitions: (projectId: string) => ["projects", projectId, "definitions"] as const,
+  runLists: () => ["runs"] as const,
+  runList: (filter: RunFilter) => ["runs", filter] as const,
+  run: (runId: string) => ["run", runId] as const,
+  stepLogs: (runId: string, stepKey: string) => ["step-logs", runId, stepKey] as const,
+};
+
+export const meQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.me(),
+    queryFn: () => unwrap(api.GET("/api/auth/me")),
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+
+export const projectsQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.projects(),
+    queryFn: () => unwrap(api.GET("/api/projects")),
+  });
+
+export const definitionsQuery = (projectId: string) =>
+  queryOptions({
+    queryKey: queryKeys.definitions(projectId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project_id}/workflow-definitions", {
+          params: { path: { project_id: projectId } },
+        }),
+      ),
+  });
+
+export const runListQuery = (filter: RunFilter) =>
+  infiniteQueryOptions({
+    queryKey: queryKeys.runList(filter),
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam }): Promise<RunPage> =>
+      unwrap(
+        api.GET("/api/workflows", {
+          params: {
+            query: {
+              project_id: filter.projectId,
+              search: filter.search || undefined,
+              limit: RUNS_PAGE_SIZE,
+              cursor: pageParam ?? undefined,
+            },
+          },
+        }),
+      ),
+    getNextPageParam: (page) => page.next_cursor,
+  });
+
+export const runQuery = (runId: string) =>
+  queryOptions({
+    queryKey: queryKeys.run(runId),
+    queryFn: () =>
+      unwrap(api.GET("/api/workflows/{run_id}", { params: { path: { run_id: runId } } })),
+  });
+
+export const stepLogsQuery = (runId: string, stepKey: string) =>
+  queryOptions({
+    queryKey: queryKeys.stepLogs(runId, stepKey),
+    queryFn: (): Promise<LogLine[]> =>
+      unwrap(
+        api.GET("/api/workflows/{run_id}/steps/{step_id}/logs", {
+          params: { path: { run_id: runId, step_id: stepKey } },
+        }),
+      ),
+  });
+
+const runPath = (runId: string) => ({ params: { path: { run_id: runId } } });
+
+export const calls = {
+  me: () => unwrap(api.GET("/api/auth/me")),
+  login: (email: string, password: string) =>
+    unwrap(api.POST("/api/auth/login", { body: { email, password } })),
+  addProject: (path: string, name?: string) =>
+    unwrap(api.POST("/api/projects", { body: { path, name: name || null } })),
+  resyncDefinitions: (projectId: string) =>
+    unwrap(
+      api.POST("/api/projects/{project_id}/workflow-definitions/resync", {
+        params: { path: { project_id: projectId } },
+      }),
+    ),
+  startRun: (body: RunCreate) => unwrap(api.POST("/api/workflows", { body })),
+  resumeRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/resume", runPath(runId))),
+  pauseRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/pause", runPath(runId))),
+  cancelRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/cancel", runPath(runId))),
+  deleteRun: (runId: string) => unwrap(api.DELETE("/api/workflows/{run_id}", runPath(runId))),
+};

@@ -1,0 +1,28 @@
+/** Names for the API's shapes, taken from the generated OpenAPI types. */
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+
+export type Project = Schemas["Project"];
+export type Definition = Schemas["Definition"];
+export type DefinitionList = Schemas["DefinitionList"];
+export type Run = Schemas["Run"];
+export type RunSummary = Schemas["RunSummary"];
+export type RunCreate = Schemas["RunCreate"];
+export type RunPage = Schemas["RunPage"];
+export type RunStatus = Run["status"];
+export type Step = Schemas["Step"];
+export type Attempt = Schemas["Attempt"];
+export type RunEvent = Schemas["Event"];
+export type LogLine = Schemas["LogLine"];
+export type User = Schemas["User"];
+export type ErrorResponse = Schemas["ErrorResponse"];
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "running",
+  "pending",
+  "paused",
+  "failed",
+  "completed",
+  "cancelled",
+];

@@ -1,0 +1,106 @@
+/** What the run was started with and when things happened to it. */
+import type { ReactNode } from "react";
+import type { Run } from "../api/types";
+import { elapsed, formatDateTime, formatDuration, formatTime, prettyJson } from "../lib/format";
+import { Empty } from "./States";
+
+function Row({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+const mono = (value: string | null | undefined) =>
+  value ? <span className="mono">{value}</span> : <span className="faint">—</span>;
+
+function Spec({ run }: { run: Run }) {
+  if (!run.spec_file && !run.spec_content) return <span className="faint">—</span>;
+  return (
+    <div className="stack">
+      {run.spec_file && mono(run.spec_file)}
+      {run.spec_type && <span className="chip">{run.spec_type}</span>}
+      {run.spec_content && <pre className="code-block">{run.spec_content}</pre>}
+    </div>
+  );
+}
+
+export function RunDetails({ run }: { run: Run }) {
+  const end =
+    run.completed_at ?? run.cancelled_at ?? (run.status === "paused" ? run.paused_at : null);
+  const total = elapsed(run.started_at, end);
+  const branch =
+    run.mode === "stay" ? null : `${run.branch_name ?? "?"} ← ${run.base_branch ?? "?"}`;
+  return (
+    <section className="card" aria-label="Details">
+      <div className="card-header">
+        <h2>Details</h2>
+      </div>
+      <div className="card-body">
+        <dl className="details">
+          <Row label="Run id">{mono(run.id)}</Row>
+          <Row label="Workflow">{mono(run.workflow)}</Row>
+          <Row label="Args">
+            <pre className="code-block">{prettyJson(run.args)}</pre>
+          </Row>
+          <Row label="Spec">
+            <Spec run={run} />
+          </Row>
+          <Row label="Mode">{run.mode}</Row>
+          <Row label="Branch">{mono(branch)}</Row>
+          {run.worktree_name && <Row label="Worktree">{mono(run.worktree_name)}</Row>}
+          <Row label="Working dir">{mono(run.working_dir)}</Row>
+          {run.planning_session_id && (
+            <Row label="Planning session">{mono(run.planning_session_id)}</Row>
+          )}
+          <Row label="Resume count">{run.resume_count}</Row>
+          <Row label="Created">{formatDateTime(run.created_at)}</Row>
+          <Row label="Started">{formatDateTime(run.started_at)}</Row>
+          {run.paused_at && <Row label="Paused">{formatDateTime(run.paused_at)}</Row>}
+          {run.cancelled_at && <Row label="Cancelled">{formatDateTime(run.cancelled_at)}</Row>}
+          <Row label="Completed">{formatDateTime(run.completed_at)}</Row>
+          {total !== null && <Row label="Duration">{formatDuration(total)}</Row>}
+          {run.result !== null && run.result !== undefined && (
+            <Row label="Result">
+              <pre className="code-block">{prettyJson(run.result)}</pre>
+            </Row>
+          )}
+        </dl>
+      </div>
+    </section>
+  );
+}
+
+export function RunEvents({ run }: { run: Run }) {
+  return (
+    <section className="card" aria-label="Events">
+      <div className="card-header">
+        <h2>Events</h2>
+        <span className="muted">{run.events.length}</span>
+      </div>
+      {run.events.length === 0 ? (
+        <Empty compact>No events yet.</Empty>
+      ) : (
+        <ul className="list events">
+          {run.events.map((event) => (
+            <li key={event.id}>
+              <span className="mono faint" title={formatDateTime(event.created_at)}>
+                {formatTime(event.created_at)}
+              </span>
+              <span className="mono">{event.type}</span>
+              <span className="ellipsis" title={event.message ?? undefined}>
+                {event.phase && !event.step_key && (
+                  <span className="mono muted">{event.phase} </span>
+                )}
+                {event.step_key && <span className="mono muted">{event.step_key} </span>}
+                {event.message}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,88 @@
+/** The selected step: what it returned (or its error) and its live logs. */
+import type { UseQueryResult } from "@tanstack/react-query";
+import { X } from "lucide-react";
+import type { LogLine, Step } from "../api/types";
+import { elapsed, formatDateTime, formatDuration, prettyJson } from "../lib/format";
+import { LogView } from "./LogView";
+import { StatusBadge } from "./StatusBadge";
+
+interface CliOutput {
+  exit_code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function isCliOutput(output: unknown): output is CliOutput {
+  return (
+    typeof output === "object" &&
+    output !== null &&
+    "exit_code" in output &&
+    "stdout" in output &&
+    "stderr" in output
+  );
+}
+
+function StepOutput({ output }: { output: unknown }) {
+  if (output === null || output === undefined) return <p className="muted">No output recorded.</p>;
+  if (isCliOutput(output)) {
+    return (
+      <>
+        <div>
+          Exit code <code data-testid="exit-code">{output.exit_code}</code>
+        </div>
+        <h3>stdout</h3>
+        <pre className="code-block">{output.stdout || "(empty)"}</pre>
+        <h3>stderr</h3>
+        <pre className="code-block">{output.stderr || "(empty)"}</pre>
+      </>
+    );
+  }
+  return (
+    <pre className="code-block" data-testid="step-output">
+      {prettyJson(output)}
+    </pre>
+  );
+}
+
+interface Props {
+  step: Step;
+  logs: UseQueryResult<LogLine[]>;
+  onClose: () => void;
+}
+
+export function StepPanel({ step, logs, onClose }: Props) {
+  const ms = elapsed(step.started_at, step.completed_at);
+  return (
+    <aside className="card panel" aria-label={`Step ${step.key}`}>
+      <div className="card-header">
+        <div className="title-line">
+          <h2 className="mono">{step.key}</h2>
+          <StatusBadge status={step.status} />
+          <span className="chip">{step.kind}</span>
+        </div>
+        <button type="button" className="button ghost small" aria-label="Close" onClick={onClose}>
+          <X size={14} aria-hidden />
+        </button>
+      </div>
+      <div className="panel-body">
+        <div className="muted">
+          Started {formatDateTime(step.started_at)}
+          {ms !== null && ` · ${formatDuration(ms)}`} · attempt {step.attempt}
+        </div>
+        {step.error_message && (
+          <div className="alert">
+            <pre>{step.error_message}</pre>
+          </div>
+        )}
+        <section>
+          <h3>Output</h3>
+          <StepOutput output={step.output} />
+        </section>
+        <section>
+          <h3>Logs</h3>
+          <LogView logs={logs} />
+        </section>
+      </div>
+    </aside>
+  );
+}

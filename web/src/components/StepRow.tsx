@@ -1,0 +1,80 @@
+/** One step of the timeline: status, key, duration, attempts (earlier errors) and reuse. */
+import { RotateCcw } from "lucide-react";
+import type { Step } from "../api/types";
+import { elapsed, formatDuration } from "../lib/format";
+import { earlierAttempts } from "../lib/timeline";
+import { StepStatusIcon } from "./StatusBadge";
+
+interface Props {
+  step: Step;
+  selected: boolean;
+  now: number;
+  onSelect: (key: string) => void;
+}
+
+function Duration({ step, now }: { step: Step; now: number }) {
+  const ms = elapsed(step.started_at, step.completed_at, now);
+  if (ms === null) return null;
+  return <span title="duration">{formatDuration(ms)}</span>;
+}
+
+function EarlierAttempts({ step }: { step: Step }) {
+  const earlier = earlierAttempts(step);
+  if (earlier.length === 0) return null;
+  return (
+    <span className="attempts" data-testid={`attempts-${step.key}`}>
+      {earlier.map((attempt) => (
+        <span key={attempt.attempt} className="attempt">
+          <span>
+            attempt {attempt.attempt} · {attempt.status}
+          </span>
+          {attempt.error_message && attempt.error_message !== attempt.status && (
+            <span className="attempt-error">{attempt.error_message}</span>
+          )}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+export function StepRow({ step, selected, now, onSelect }: Props) {
+  const showName = step.name && step.name !== step.key && !step.key.endsWith(step.name);
+  return (
+    <button
+      type="button"
+      className="step-row"
+      data-testid={`step-${step.key}`}
+      aria-pressed={selected}
+      onClick={() => onSelect(step.key)}
+    >
+      <span className="step-main">
+        <StepStatusIcon status={step.status} />
+        <span className="step-key ellipsis">{step.key}</span>
+        {showName && <span className="muted ellipsis">{step.name}</span>}
+        <span className="chip">{step.kind}</span>
+        {step.reused && (
+          <span
+            className="badge reused"
+            data-testid="reused-mark"
+            title="Completed before the last resume: its recorded output was reused"
+          >
+            reused
+          </span>
+        )}
+        <span className="step-meta">
+          <span className={`step-status step-icon-${step.status}`}>{step.status}</span>
+          {step.attempt > 1 && (
+            <span className="attempt-count" title="attempts">
+              <RotateCcw size={12} aria-hidden /> {step.attempt} attempts
+            </span>
+          )}
+          <Duration step={step} now={now} />
+        </span>
+      </span>
+      {step.status === "failed" && step.error_message && (
+        <span className="step-error">{step.error_message}</span>
+      )}
+      <EarlierAttempts step={step} />
+    </button>
+  );
+}

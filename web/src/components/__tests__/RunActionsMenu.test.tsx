@@ -1,0 +1,109 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { setToken } from "../../api/auth";
+import type { RunStatus } from "../../api/types";
+import { makeRun } from "../../test/fixtures";
+import { deferred, errorResponse, jsonResponse, mockFetch, renderWithApp } from "../../test/render";
+import { RunActionsMenu } from "../RunActionsMenu";
+
+const run = (status: RunStatus) => ({ id: "run-1", name: "Implement the parser", status });
+
+async function openMenu() {
+  const user = userEvent.setup();
+  await user.click(screen.getByRole("button", { name: "Actions" }));
+  return { user, menu: await screen.findByRole("menu") };
+}
+
+describe("RunActionsMenu", () => {
+  it.each<[RunStatus, boolean]>([
+    ["running", true],
+    ["paused", true],
+    ["failed", true],
+    ["pending", false],
+    ["completed", false],
+    ["cancelled", false],
+  ])("for a %s run, shows Resume: %s", async (status, shown) => {
+    renderWithApp(<RunActionsMenu run={run(status)} />);
+    const { menu } = await openMenu();
+    const resume = within(menu).queryByRole("menuitem", { name: "Resume" });
+    if (shown) expect(resume).toBeInTheDocument();
+    else expect(resume).not.toBeInTheDocument();
+    // Delete is offered whatever the status; the server refuses a live run.
+    expect(within(menu).getByRole("menuitem", { name: "Delete" })).toBeInTheDocument();
+  });
+
+  it("disables Resume and reads Resuming... while the request is in flight", async () => {
+    const answer = deferred<Response>();
+    const fetchMock = mockFetch(() => answer.promise);
+    renderWithApp(<RunActionsMenu run={run("failed")} />);
+    const { user, menu } = await openMenu();
+
+    await user.click(within(menu).getByRole("menuitem", { name: "Resume" }));
+
+    const pending = await within(menu).findByRole("menuitem", { name: "Resuming..." });
+    expect(pending).toHaveAttribute("aria-disabled", "true");
+    expect(within(menu).queryByRole("menuitem", { name: "Resume" })).not.toBeInTheDocument();
+    // A second click while in flight sends nothing more.
+    await user.click(pending);
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+
+    answer.resolve(jsonResponse(makeRun({ status: "pending" })));
+    await waitFor(() => expect(screen.queryByText("Resuming...")).not.toBeInTheDocument());
+    await screen.findByText("Workflow resumed");
+  });
+
+  it("sends POST /api/workflows/{id}/resume with the bearer token", async () => {
+    setToken("jwt-123");
+    const fetchMock = mockFetch(() => jsonResponse(makeRun({ status: "pending" })));
+    renderWithApp(<RunActionsMenu run={run("paused")} />);
+    const { user, menu } = await openMenu();
+
+    await user.click(within(menu).getByRole("menuitem", { name: "Resume" }));
+
+    await waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(1));
+    const request = fetchMock.mock.calls[0]?.[0] as Request;
+    expect(request.method).toBe("POST");
+    expect(new URL(request.url).pathname).toBe("/api/workflows/run-1/resume");
+    expect(request.headers.get("Authorization")).toBe("Bearer jwt-123");
+    await screen.findByText("Workflow resumed");
+  });
+
+  it("shows the success toast Workflow resumed", async () => {
+    mockFetch(() => jsonResponse(makeRun({ status: "pending" })));
+    renderWithApp(<RunActionsMenu run={run("paused")} />);
+    const { user, menu } = await openMenu();
+
+    await user.click(within(menu).getByRole("menuitem", { name: "Resume" }));
+
+    expect(await screen.findByText("Workflow resumed")).toBeInTheDocument();
+  });
+
+  it("shows the server's message in an error toast when resume is refused", async () => {
+    const message = "run run-1 is running in a live worker; it cannot resume now";
+    mockFetch(() => errorResponse(409, "conflict", message));
+    renderWithApp(<RunActionsMenu run={run("running")} />);
+    const { user, menu } = await openMenu();
+
+    await user.click(within(menu).getByRole("menuitem", { name: "Resume" }));
+
+    expect(await screen.findByText(message)).toBeInTheDocument();
+    expect(screen.queryByText("Workflow resumed")).not.toBeInTheDocument();
+  });
+
+  it("asks before deleting and shows the server's refusal", async () => {
+    const message = "run run-1 is running in a live worker; cancel it first";
+    const fetchMock = mockFetch(() => errorResponse(409, "conflict", message));
+    renderWithApp(<RunActionsMenu run={run("running")} />);
+    const { user, menu } = await openMenu();
+
+    await user.click(within(menu).getByRole("menuitem", { name: "Delete" }));
+    expect(fetchMock).not.toHaveBeenCalled();
+    const dialog = await screen.findByRole("dialog", { name: "Delete this run?" });
+    await user.click(within(dialog).getByRole("button", { name: "Delete run" }));
+
+    expect(await screen.findByText(message)).toBeInTheDocument();
+    const request = fetchMock.mock.calls[0]?.[0] as Request;
+    expect(request.method).toBe("DELETE");
+  });
+});

@@ -1,0 +1,55 @@
+/** Resume, pause, cancel and delete a run, with a toast for each outcome. */
+import { type QueryClient, useMutation, useQueryClient } from "@tanstack/react-query";
+import { toast } from "sonner";
+import { errorMessage } from "../api/client";
+import { calls, queryKeys } from "../api/queries";
+import type { Run } from "../api/types";
+
+function controlMutation(
+  client: QueryClient,
+  runId: string,
+  call: (runId: string) => Promise<Run>,
+  done: string,
+) {
+  return {
+    mutationFn: () => call(runId),
+    onSuccess: async (run: Run) => {
+      client.setQueryData(queryKeys.run(runId), run);
+      toast.success(done);
+      await Promise.all([
+        client.invalidateQueries({ queryKey: queryKeys.run(runId) }),
+        client.invalidateQueries({ queryKey: queryKeys.runLists() }),
+      ]);
+    },
+    onError: (error: unknown) => {
+      toast.error(errorMessage(error));
+    },
+  };
+}
+
+export function useRunActions(runId: string, options: { onDeleted?: () => void } = {}) {
+  const client = useQueryClient();
+  const resume = useMutation(controlMutation(client, runId, calls.resumeRun, "Workflow resumed"));
+  const pause = useMutation(
+    controlMutation(
+      client,
+      runId,
+      calls.pauseRun,
+      "Pause requested: the run stops after this step",
+    ),
+  );
+  const cancel = useMutation(controlMutation(client, runId, calls.cancelRun, "Workflow cancelled"));
+  const remove = useMutation({
+    mutationFn: () => calls.deleteRun(runId),
+    onSuccess: async () => {
+      client.removeQueries({ queryKey: queryKeys.run(runId) });
+      toast.success("Run deleted");
+      options.onDeleted?.();
+      await client.invalidateQueries({ queryKey: queryKeys.runLists() });
+    },
+    onError: (error: unknown) => {
+      toast.error(errorMessage(error));
+    },
+  });
+  return { resume, pause, cancel, remove };
+}

@@ -1,0 +1,26 @@
+/** Everything the run page shows: the run (kept live) and the selected step's logs. */
+import { useQuery } from "@tanstack/react-query";
+import { projectsQuery, runQuery, stepLogsQuery } from "../api/queries";
+import { useLiveChannels } from "../live/LiveProvider";
+
+const FALLBACK_POLL_MS = 5000;
+const ACTIVE = new Set(["pending", "running"]);
+
+export function useRunPage(runId: string, selectedStepKey: string | null) {
+  const connected = useLiveChannels([`run:${runId}`]);
+  const run = useQuery({
+    ...runQuery(runId),
+    // Live messages keep it current; poll only while the feed is down and the run moves.
+    refetchInterval: (query) =>
+      !connected && ACTIVE.has(query.state.data?.status ?? "") ? FALLBACK_POLL_MS : false,
+  });
+  const logs = useQuery({
+    ...stepLogsQuery(runId, selectedStepKey ?? ""),
+    enabled: selectedStepKey !== null,
+  });
+  // The sidebar has the projects already; the run only names its project's id.
+  const projects = useQuery(projectsQuery());
+  const project = projects.data?.find((p) => p.id === run.data?.project_id) ?? null;
+  const selectedStep = run.data?.steps.find((step) => step.key === selectedStepKey) ?? null;
+  return { run, logs, selectedStep, project, connected };
+}
