@@ -75,9 +75,8 @@ class Worker:
                 executing.add(task)
                 task.add_done_callback(executing.discard)
         finally:
-            for held in list(self._held.values()):
-                if held.task is not None:
-                    held.task.cancel()
+            for task in executing:
+                task.cancel()
             await asyncio.gather(*executing, return_exceptions=True)
             control.cancel()
             await asyncio.gather(control, return_exceptions=True)
@@ -110,7 +109,6 @@ class Worker:
                 lease_seconds=self.lease_seconds,
             )
             if run_id is not None:
-                self._held[run_id] = _Held()
                 run_store.add_event_txn(conn, run_id, "workflow_started", self.owner)
         return run_id
 
@@ -125,7 +123,6 @@ class Worker:
                 lease_seconds=self.lease_seconds,
             )
             if claimed:
-                self._held[run_id] = _Held()
                 run_store.add_event_txn(conn, run_id, "workflow_started", self.owner)
         return claimed
 
@@ -163,36 +160,43 @@ class Worker:
             self._slots.release()
 
     async def _execute(self, run_id: str) -> Outcome:
+        """Execute a run this worker leased and record how it ended. Cancelling the task
+        that runs this (the worker stopping) ends the running step's processes and releases
+        the lease, leaving the run resumable."""
         held = self._held.setdefault(run_id, _Held())
         try:
-            try:
-                execution = await asyncio.to_thread(
-                    prepare_execution, self.db, run_id, self._journal, self.owner
-                )
-            except InvalidInput as exc:
-                outcome = Outcome("failed", error=describe_exception(exc))
-            else:
-                held.execution = execution
-                held.task = asyncio.create_task(execution.execute())
-                try:
-                    outcome = await asyncio.shield(held.task)
-                except asyncio.CancelledError:
-                    # This worker is stopping: end the step's processes, leave the run
-                    # resumable.
-                    held.task.cancel()
-                    await asyncio.gather(held.task, return_exceptions=True)
-                    await asyncio.to_thread(release_interrupted, self.db, run_id, self.owner)
-                    raise
-                if held.task.cancelled():
-                    outcome = Outcome("cancelled")
-            await asyncio.to_thread(
-                record_outcome, self.db, run_id, self.owner, outcome, time.time()
-            )
-            if self.on_change is not None:
-                self.on_change()
-            return outcome
+            outcome = await self._outcome_of(run_id, held)
+        except asyncio.CancelledError:
+            if held.task is not None:
+                held.task.cancel()
+                await asyncio.gather(held.task, return_exceptions=True)
+            await asyncio.to_thread(release_interrupted, self.db, run_id, self.owner)
+            raise
         finally:
             self._held.pop(run_id, None)
+        await asyncio.to_thread(record_outcome, self.db, run_id, self.owner, outcome, time.time())
+        if self.on_change is not None:
+            self.on_change()
+        return outcome
+
+    async def _outcome_of(self, run_id: str, held: _Held) -> Outcome:
+        try:
+            execution = await asyncio.to_thread(
+                prepare_execution, self.db, run_id, self._journal, self.owner
+            )
+        except InvalidInput as exc:
+            return Outcome("failed", error=describe_exception(exc))
+        held.execution = execution
+        held.task = asyncio.create_task(execution.execute())
+        try:
+            # Shielded: a cancel request cancels only the execution (which then ends as
+            # cancelled); cancelling this task means the worker is stopping.
+            return await asyncio.shield(held.task)
+        except asyncio.CancelledError:
+            stopping = asyncio.current_task().cancelling() > 0  # type: ignore[union-attr]
+            if held.task.cancelled() and execution.cancel_requested and not stopping:
+                return Outcome("cancelled")  # cancelled before it reached its first await
+            raise
 
     # -- leases and control ----------------------------------------------------------------
 
