@@ -203,8 +203,43 @@ async def test_a_run_reserved_for_an_inline_worker_is_left_to_it(
     other = Worker(db, concurrency=1)
     try:
         run_id = start_run(db, project.id, "gated", reserve_for=inline.owner)["id"]
-        assert other._claim_next() is None, "another worker must not take a reserved run"
+        assert other._claim_next(other._new_lease()) is None, "a reserved run is left alone"
         assert (await inline.execute_inline(run_id)).status == "completed"
     finally:
         inline.close()
         other.close()
+
+
+async def test_an_execution_whose_lease_expired_cannot_write_after_a_resume(
+    db: Database, make_project
+) -> None:
+    """The stale execution and its successor run in the same worker process: only the
+    successor's lease token passes the journal's fence."""
+    from stepstone.worker.worker import Worker
+
+    project: Project = make_project(GATED)
+    worker = Worker(db, concurrency=2, poll_seconds=0.05)
+    try:
+        run_id = start_run(db, project.id, "gated", reserve_for=worker.owner)["id"]
+        stale = asyncio.create_task(worker.execute_inline(run_id))
+        await wait_until((project.root / "one-started").exists)
+        with db.transaction() as conn:  # the heartbeat was missed: the lease ran out
+            conn.execute(
+                update(workflow_runs)
+                .where(workflow_runs.c.id == run_id)
+                .values(lease_expires_at=0.0)
+            )
+        resume_run(db, run_id, reserve_for=worker.owner)
+        (project.root / "one-started").unlink()
+        successor = asyncio.create_task(worker.execute_inline(run_id))
+        await wait_until((project.root / "one-started").exists)
+        (project.root / "go").touch()
+        assert (await stale).status == "lease_lost"
+        assert (await successor).status == "completed"
+    finally:
+        worker.close()
+    run = get_run(db, run_id)
+    assert run["status"] == "completed"
+    assert [s["status"] for s in run["steps"]] == ["completed", "completed"]
+    assert project.count("two") == 1, "the stale execution did not go on to step two"
+    assert all(a["status"] != "running" for s in run["steps"] for a in s["attempts"])

@@ -190,11 +190,12 @@ def update_run_txn(conn: Connection, run_id: str, **values: Any) -> None:
     )
 
 
-def _leased(owner: str, host: str, pid: int, lease_seconds: float, now: float) -> dict[str, Any]:
-    """The columns of a run that worker ``owner`` (process ``pid`` on ``host``) just took."""
+def _leased(lease: str, host: str, pid: int, lease_seconds: float, now: float) -> dict[str, Any]:
+    """The columns of a run that a worker (process ``pid`` on ``host``) just took under the
+    lease token ``lease``."""
     return {
         "status": "running",
-        "lease_owner": owner,
+        "lease_owner": lease,
         "lease_expires_at": now + lease_seconds,
         "owner_host": host,
         "owner_pid": pid,
@@ -204,11 +205,11 @@ def _leased(owner: str, host: str, pid: int, lease_seconds: float, now: float) -
 
 
 def claim_next_run_txn(
-    conn: Connection, *, owner: str, host: str, pid: int, lease_seconds: float
+    conn: Connection, *, lease: str, host: str, pid: int, lease_seconds: float
 ) -> str | None:
-    """Take the oldest queued run and lease it to ``owner``; ``None`` when none is queued.
-
-    The status check sits in the UPDATE itself, so two workers can never both take a run.
+    """Take the oldest queued run under the new lease token ``lease``; ``None`` when none is
+    queued. The status check sits in the UPDATE itself, so two workers can never both take a
+    run; runs reserved for another worker (``--inline``) are left alone until that expires.
     """
     now = time.time()
     unreserved = or_(workflow_runs.c.lease_owner.is_(None), workflow_runs.c.lease_expires_at < now)
@@ -222,48 +223,56 @@ def claim_next_run_txn(
     row = conn.execute(
         update(workflow_runs)
         .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending", unreserved)
-        .values(**_leased(owner, host, pid, lease_seconds, now))
+        .values(**_leased(lease, host, pid, lease_seconds, now))
         .returning(workflow_runs.c.id)
     ).first()
     return None if row is None else str(row[0])
 
 
 def claim_run_txn(
-    conn: Connection, run_id: str, *, owner: str, host: str, pid: int, lease_seconds: float
+    conn: Connection,
+    run_id: str,
+    *,
+    lease: str,
+    reserved_by: str,
+    host: str,
+    pid: int,
+    lease_seconds: float,
 ) -> bool:
-    """Lease one given queued run (``--inline``); False when it is not queued any more, or
-    reserved for another worker."""
+    """Lease one given queued run (``--inline``) under ``lease``; False when it is not
+    queued any more, or reserved for another worker than ``reserved_by``."""
     now = time.time()
     runs = workflow_runs.c
     claimable = or_(
-        runs.lease_owner.is_(None), runs.lease_owner == owner, runs.lease_expires_at < now
+        runs.lease_owner.is_(None), runs.lease_owner == reserved_by, runs.lease_expires_at < now
     )
     result = conn.execute(
         update(workflow_runs)
         .where(runs.id == run_id, runs.status == "pending", claimable)
-        .values(**_leased(owner, host, pid, lease_seconds, now))
+        .values(**_leased(lease, host, pid, lease_seconds, now))
     )
     return result.rowcount == 1
 
 
-def renew_leases_txn(conn: Connection, *, owner: str, lease_seconds: float) -> None:
-    """The heartbeat: extend every lease ``owner`` holds."""
+def renew_leases_txn(conn: Connection, *, leases: Sequence[str], lease_seconds: float) -> None:
+    """The heartbeat: extend these leases (and no other, so a run this worker gave up on
+    expires)."""
     conn.execute(
         update(workflow_runs)
-        .where(workflow_runs.c.lease_owner == owner, workflow_runs.c.status == "running")
+        .where(workflow_runs.c.lease_owner.in_(leases), workflow_runs.c.status == "running")
         .values(lease_expires_at=time.time() + lease_seconds)
     )
 
 
-def control_flags_txn(conn: Connection, *, owner: str) -> Sequence[RowMapping]:
-    """Pause and cancel requests for the runs ``owner`` holds."""
+def control_flags_txn(conn: Connection, *, leases: Sequence[str]) -> Sequence[RowMapping]:
+    """Pause and cancel requests for the runs held under these leases."""
     return (
         conn.execute(
             select(
-                workflow_runs.c.id,
+                workflow_runs.c.lease_owner,
                 workflow_runs.c.pause_requested,
                 workflow_runs.c.cancel_requested,
-            ).where(workflow_runs.c.lease_owner == owner, workflow_runs.c.status == "running")
+            ).where(workflow_runs.c.lease_owner.in_(leases), workflow_runs.c.status == "running")
         )
         .mappings()
         .all()

@@ -37,7 +37,7 @@ def load_definition(project_path: str, file_path: str, workflow_id: str) -> Work
 
 
 def prepare_execution(
-    db: Database, run_id: str, journal: JournalWriter, owner: str
+    db: Database, run_id: str, journal: JournalWriter, lease: str
 ) -> RunExecution:
     """Read the run and build its execution; raises InvalidInput if its code cannot load."""
     with db.transaction() as conn:
@@ -70,7 +70,7 @@ def prepare_execution(
         args=json.loads(run["args"]),
         definition=definition,
         journal=journal,
-        owner=owner,
+        owner=lease,
     )
 
 
@@ -82,7 +82,7 @@ _OUTCOME_EVENTS = {
 }
 
 
-def record_outcome(db: Database, run_id: str, owner: str, outcome: Outcome, now: float) -> bool:
+def record_outcome(db: Database, run_id: str, lease: str, outcome: Outcome, now: float) -> bool:
     """Write how the execution ended and release the lease; False if the lease was lost
     meanwhile (then nothing is written: the new holder owns the run)."""
     if outcome.status == "lease_lost":
@@ -98,7 +98,7 @@ def record_outcome(db: Database, run_id: str, owner: str, outcome: Outcome, now:
     elif outcome.status == "cancelled":
         values.update(cancelled_at=now, completed_at=now)
     with db.transaction() as conn:
-        if not run_store.release_run_txn(conn, run_id, owner, **values):
+        if not run_store.release_run_txn(conn, run_id, lease, **values):
             return False
         if outcome.status == "cancelled":
             run_store.cancel_unfinished_steps_txn(conn, run_id)
@@ -113,8 +113,8 @@ def record_outcome(db: Database, run_id: str, owner: str, outcome: Outcome, now:
     return True
 
 
-def release_interrupted(db: Database, run_id: str, owner: str) -> None:
+def release_interrupted(db: Database, run_id: str, lease: str) -> None:
     """Shutdown: drop the lease and leave the run ``running``, so it shows as interrupted
     and can be resumed."""
     with db.transaction() as conn:
-        run_store.release_run_txn(conn, run_id, owner)
+        run_store.release_run_txn(conn, run_id, lease)

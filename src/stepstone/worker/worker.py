@@ -1,14 +1,21 @@
 """The worker: claims queued runs, executes many at once, keeps their leases alive, and
-obeys pause and cancel requests written by other processes."""
+obeys pause and cancel requests written by other processes.
+
+Every claim gets its own lease token (``<worker>#<n>``): the journal's fencing, heartbeats
+and the final write all name the token, so an execution that lost its run (its lease
+expired and the run was resumed, even into this same worker) can never write again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,10 +28,16 @@ from stepstone.worker.lease import WorkerIdentity
 from stepstone.worker.runner import prepare_execution, record_outcome, release_interrupted
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+CONTROL_THREADS = 2
 
 
 @dataclass
 class _Held:
+    """A run this worker holds, under ``lease``."""
+
+    run_id: str
+    lease: str
     execution: RunExecution | None = None
     task: asyncio.Task[Outcome] | None = None
 
@@ -42,8 +55,12 @@ class Worker:
     def __post_init__(self) -> None:
         self._journal = JournalWriter(self.db.sqlite_path, after_write=self.on_change)
         self._held: dict[str, _Held] = {}
+        self._claims = itertools.count(1)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
+        # Claims, heartbeats and outcomes get threads of their own: the default pool runs
+        # the workflows' sync steps, and a busy one must not starve the heartbeat.
+        self._control_pool = ThreadPoolExecutor(CONTROL_THREADS, "stepstone-worker")
 
     @property
     def owner(self) -> str:
@@ -60,8 +77,9 @@ class Worker:
         executing: set[asyncio.Task[None]] = set()
         try:
             while await self._acquire_slot(stop):
+                lease = self._new_lease()
                 try:
-                    run_id = await asyncio.to_thread(self._claim_next)
+                    run_id = await self._in_thread(self._claim_next, lease)
                 except SQLAlchemyError:
                     log.exception("claiming a run failed; trying again")
                     run_id = None
@@ -71,7 +89,8 @@ class Worker:
                     continue
                 if self.on_change is not None:
                     self.on_change()
-                task = asyncio.create_task(self._execute_then_release_slot(run_id))
+                held = _Held(run_id, lease)
+                task = asyncio.create_task(self._execute_then_release_slot(held))
                 executing.add(task)
                 task.add_done_callback(executing.discard)
         finally:
@@ -84,26 +103,33 @@ class Worker:
     async def execute_inline(self, run_id: str) -> Outcome | None:
         """Lease one queued run and execute it in this process (``--inline``); None when the
         run was not queued (another worker took it)."""
-        claimed = await asyncio.to_thread(self._claim, run_id)
-        if not claimed:
+        held = _Held(run_id, self._new_lease())
+        if not await self._in_thread(self._claim, held):
             return None
         control = asyncio.create_task(self._control_loop())
         try:
-            return await self._execute(run_id)
+            return await self._execute(held)
         finally:
             control.cancel()
             await asyncio.gather(control, return_exceptions=True)
 
     def close(self) -> None:
         self._journal.close()
+        self._control_pool.shutdown(wait=True)
 
     # -- claiming --------------------------------------------------------------------------
 
-    def _claim_next(self) -> str | None:
+    def _new_lease(self) -> str:
+        return f"{self.owner}#{next(self._claims)}"
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._control_pool, fn, *args)
+
+    def _claim_next(self, lease: str) -> str | None:
         with self.db.transaction() as conn:
             run_id = run_store.claim_next_run_txn(
                 conn,
-                owner=self.owner,
+                lease=lease,
                 host=self.identity.host,
                 pid=self.identity.pid,
                 lease_seconds=self.lease_seconds,
@@ -112,18 +138,19 @@ class Worker:
                 run_store.add_event_txn(conn, run_id, "workflow_started", self.owner)
         return run_id
 
-    def _claim(self, run_id: str) -> bool:
+    def _claim(self, held: _Held) -> bool:
         with self.db.transaction() as conn:
             claimed = run_store.claim_run_txn(
                 conn,
-                run_id,
-                owner=self.owner,
+                held.run_id,
+                lease=held.lease,
+                reserved_by=self.owner,
                 host=self.identity.host,
                 pid=self.identity.pid,
                 lease_seconds=self.lease_seconds,
             )
             if claimed:
-                run_store.add_event_txn(conn, run_id, "workflow_started", self.owner)
+                run_store.add_event_txn(conn, held.run_id, "workflow_started", self.owner)
         return claimed
 
     async def _acquire_slot(self, stop: asyncio.Event) -> bool:
@@ -149,40 +176,42 @@ class Worker:
 
     # -- executing -------------------------------------------------------------------------
 
-    async def _execute_then_release_slot(self, run_id: str) -> None:
+    async def _execute_then_release_slot(self, held: _Held) -> None:
         try:
-            await self._execute(run_id)
+            await self._execute(held)
         except asyncio.CancelledError:
             pass
         except Exception:
-            log.exception("run %s: unexpected worker error", run_id)
+            log.exception("run %s: unexpected worker error", held.run_id)
         finally:
             self._slots.release()
 
-    async def _execute(self, run_id: str) -> Outcome:
+    async def _execute(self, held: _Held) -> Outcome:
         """Execute a run this worker leased and record how it ended. Cancelling the task
         that runs this (the worker stopping) ends the running step's processes and releases
-        the lease, leaving the run resumable."""
-        held = self._held.setdefault(run_id, _Held())
+        the lease, leaving the run resumable; so does an error of the worker itself."""
+        self._held[held.lease] = held
         try:
-            outcome = await self._outcome_of(run_id, held)
-        except asyncio.CancelledError:
+            outcome = await self._outcome_of(held)
+            await self._in_thread(
+                record_outcome, self.db, held.run_id, held.lease, outcome, time.time()
+            )
+        except BaseException:
             if held.task is not None:
                 held.task.cancel()
                 await asyncio.gather(held.task, return_exceptions=True)
-            await asyncio.to_thread(release_interrupted, self.db, run_id, self.owner)
+            await self._in_thread(release_interrupted, self.db, held.run_id, held.lease)
             raise
         finally:
-            self._held.pop(run_id, None)
-        await asyncio.to_thread(record_outcome, self.db, run_id, self.owner, outcome, time.time())
+            self._held.pop(held.lease, None)
         if self.on_change is not None:
             self.on_change()
         return outcome
 
-    async def _outcome_of(self, run_id: str, held: _Held) -> Outcome:
+    async def _outcome_of(self, held: _Held) -> Outcome:
         try:
-            execution = await asyncio.to_thread(
-                prepare_execution, self.db, run_id, self._journal, self.owner
+            execution = await self._in_thread(
+                prepare_execution, self.db, held.run_id, self._journal, held.lease
             )
         except InvalidInput as exc:
             return Outcome("failed", error=describe_exception(exc))
@@ -204,19 +233,20 @@ class Worker:
         renewed_at = time.monotonic()
         while True:
             await asyncio.sleep(self.poll_seconds)
-            if not self._held:
+            held_now = dict(self._held)
+            if not held_now:
                 continue
             # Heartbeat a third of the way into the lease; read pause/cancel on every poll.
             renew = time.monotonic() - renewed_at >= self.lease_seconds / 3
             try:
-                flags = await asyncio.to_thread(self._read_control, renew)
+                flags = await self._in_thread(self._read_control, list(held_now), renew)
             except Exception:
                 log.exception("renewing leases failed; retrying")
                 continue
             if renew:
                 renewed_at = time.monotonic()
             for row in flags:
-                held = self._held.get(row["id"])
+                held = held_now.get(row["lease_owner"])
                 if held is None or held.execution is None:
                     continue
                 if row["pause_requested"]:
@@ -226,9 +256,9 @@ class Worker:
                     if held.task is not None:
                         held.task.cancel()
 
-    def _read_control(self, renew: bool) -> list[dict[str, Any]]:
+    def _read_control(self, leases: list[str], renew: bool) -> list[dict[str, Any]]:
         with self.db.transaction() as conn:
             if renew:
-                run_store.renew_leases_txn(conn, owner=self.owner, lease_seconds=self.lease_seconds)
-            rows = run_store.control_flags_txn(conn, owner=self.owner)
+                run_store.renew_leases_txn(conn, leases=leases, lease_seconds=self.lease_seconds)
+            rows = run_store.control_flags_txn(conn, leases=leases)
         return [dict(row) for row in rows]
