@@ -254,3 +254,28 @@ async def in_subdir(ctx: Context) -> str:
     run_id = start_run(db, project.id, "in-subdir")["id"]
     await execute_inline(db, run_id)
     assert get_run(db, run_id)["result"] == str(project.root / "sub")
+
+
+async def test_branches_running_at_once_keep_their_own_phase(db: Database, make_project) -> None:
+    project: Project = make_project(
+        """
+async def branch(ctx: Context, name: str, delay: float) -> str:
+    async with ctx.phase(name):
+        await asyncio.sleep(delay)
+        return await ctx.step.run("work", lambda: name)
+
+
+@workflow(id="branches")
+async def branches(ctx: Context) -> list:
+    # beta enters its phase while alpha is still inside its own, before alpha's step
+    return list(await asyncio.gather(branch(ctx, "alpha", 0.05), branch(ctx, "beta", 0.1)))
+"""
+    )
+    run_id = start_run(db, project.id, "branches")["id"]
+    await execute_inline(db, run_id)
+    run = get_run(db, run_id)
+    assert run["result"] == ["alpha", "beta"]
+    assert {s["key"]: s["output"] for s in run["steps"]} == {
+        "alpha-work": "alpha",
+        "beta-work": "beta",
+    }

@@ -32,6 +32,9 @@ OutcomeStatus = Literal["completed", "failed", "paused", "cancelled", "lease_los
 _current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "stepstone_current_step", default=None
 )
+_current_phase: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "stepstone_current_phase", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,6 @@ class RunExecution:
         self._records: dict[str, StepRecord] = {}
         self._started_phases: set[str] = set()
         self._keys = StepKeys()
-        self._phase: str | None = None
         self._unreplayed = 0
         self._annotations = 0
         self._log_buffer: list[LogLine] = []
@@ -169,7 +171,7 @@ class RunExecution:
         timeout: float | None = None,
         wake_after_seconds: float | None = None,
     ) -> Any:
-        key = self._keys.next(step_id, self._phase)
+        key = self._keys.next(step_id, _current_phase.get())
         record = self._records.get(key)
         if record is not None and record.status == "completed":
             self._unreplayed -= 1
@@ -207,7 +209,7 @@ class RunExecution:
                 owner=self._owner,
                 key=key,
                 name=step_id,
-                phase=self._phase,
+                phase=_current_phase.get(),
                 kind=kind,
                 record=record,
                 wake_at=wake_at,
@@ -277,19 +279,24 @@ class RunExecution:
 
     @asynccontextmanager
     async def phase(self, phase_id: str) -> AsyncIterator[None]:
-        previous, self._phase = self._phase, phase_id
+        # A context variable, not an attribute: branches of one run that run concurrently
+        # (asyncio.gather) each keep their own phase.
+        token = _current_phase.set(phase_id)
         try:
             if phase_id not in self._started_phases:
                 self._started_phases.add(phase_id)
                 await self._event("phase_started", None, phase=phase_id)
             yield
         finally:
-            self._phase = previous
+            _current_phase.reset(token)
 
     async def annotate(self, markdown: str) -> None:
         self._annotations += 1
         await self._event(
-            "annotation", markdown, phase=self._phase, dedupe_key=f"annotation#{self._annotations}"
+            "annotation",
+            markdown,
+            phase=_current_phase.get(),
+            dedupe_key=f"annotation#{self._annotations}",
         )
 
     async def _event(
@@ -307,7 +314,7 @@ class RunExecution:
                 owner=self._owner,
                 type=type,
                 message=message,
-                phase=phase or self._phase,
+                phase=phase or _current_phase.get(),
                 step_key=step_key,
                 dedupe_key=dedupe_key,
             )
@@ -316,7 +323,7 @@ class RunExecution:
     def idempotency_key(self, step_id: str) -> str:
         """Run id and the key the next call of ``step_id`` gets: stable across attempts and
         resumes, distinct for each repeat in a loop."""
-        return f"{self.run_info.id}:{self._keys.peek(step_id, self._phase)}"
+        return f"{self.run_info.id}:{self._keys.peek(step_id, _current_phase.get())}"
 
     def log_line(self, stream: str, text: str) -> None:
         """Buffer one log line. Lines of workflow code between steps that an earlier
@@ -324,7 +331,7 @@ class RunExecution:
         step_key = _current_step.get()
         if step_key is None and self._unreplayed > 0:
             return
-        self._log_buffer.append((step_key, self._phase, stream, text, time.time()))
+        self._log_buffer.append((step_key, _current_phase.get(), stream, text, time.time()))
 
     def command_output_sink(self) -> LineSink:
         return self.log_line
