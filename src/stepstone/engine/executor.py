@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,6 +28,8 @@ from stepstone.steps.cli import LineSink
 from stepstone.store.journal import JournalWriter, LogLine, StepRecord
 
 LOG_FLUSH_SECONDS = 0.2
+LOG_BUFFER_LIMIT = 100_000
+log = logging.getLogger(__name__)
 OutcomeStatus = Literal["completed", "failed", "paused", "cancelled", "lease_lost"]
 
 _current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -337,11 +340,17 @@ class RunExecution:
         return self.log_line
 
     async def _flush_logs(self) -> None:
+        """Write the buffered lines; on a failure they go back to the buffer for the next
+        try (the oldest are dropped past ``LOG_BUFFER_LIMIT``), and the run goes on."""
         if not self._log_buffer:
             return
         lines, self._log_buffer = self._log_buffer, []
         run_id = self.run_info.id
-        await self._journal.call(lambda j: j.add_logs(run_id, lines))
+        try:
+            await self._journal.call(lambda j: j.add_logs(run_id, lines))
+        except Exception:
+            log.exception("run %s: writing %d log lines failed; will retry", run_id, len(lines))
+            self._log_buffer = (lines + self._log_buffer)[-LOG_BUFFER_LIMIT:]
 
     async def _flush_logs_periodically(self) -> None:
         while True:

@@ -69,14 +69,16 @@ class Journal:
         self._conn.close()
 
     @contextmanager
-    def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Cursor]:
+    def _transaction(self, *, durable: bool) -> Iterator[tuple[sqlite3.Cursor, float]]:
+        """A write transaction and its time, read once the write lock is held: rows stamped
+        in commit order are what lets the live feed find every change."""
         if durable != self._synchronous_full:
             self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._synchronous_full = durable
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            yield cur
+            yield cur, time.time()
         except BaseException:
             cur.execute("ROLLBACK")
             raise
@@ -117,8 +119,7 @@ class Journal:
     ) -> tuple[RunFlags, StepRecord | None, int]:
         """The running marker. Returns the run's control flags and, unless a pause or cancel
         was requested (then nothing is written), the step's record and the attempt's row id."""
-        now = time.time()
-        with self._transaction(durable=False) as cur:
+        with self._transaction(durable=False) as (cur, now):
             flags = self._fence(cur, run_id, owner)
             if flags.pause_requested or flags.cancel_requested:
                 return flags, record, 0
@@ -151,8 +152,7 @@ class Journal:
         self, *, run_id: str, owner: str, record: StepRecord, attempt_id: int, output: str
     ) -> None:
         """The completion: output and ``completed`` in one durable transaction."""
-        now = time.time()
-        with self._transaction(durable=True) as cur:
+        with self._transaction(durable=True) as (cur, now):
             cur.execute(
                 "UPDATE workflow_steps SET status='completed', output=?, error_message=NULL,"
                 f" completed_at=?, updated_at=? WHERE id=? AND {_FENCED}",
@@ -180,8 +180,7 @@ class Journal:
         status: str = "failed",
     ) -> None:
         """An attempt that raised (or was cancelled). ``final`` also marks the step."""
-        now = time.time()
-        with self._transaction(durable=True) as cur:
+        with self._transaction(durable=True) as (cur, now):
             self._fence(cur, run_id, owner)
             cur.execute(
                 "UPDATE step_attempts SET status=?, error_message=?, error_traceback=?,"
@@ -207,23 +206,23 @@ class Journal:
         step_key: str | None = None,
         dedupe_key: str | None = None,
     ) -> None:
-        with self._transaction(durable=False) as cur:
+        with self._transaction(durable=False) as (cur, now):
             self._fence(cur, run_id, owner)
             cur.execute(
                 "INSERT INTO run_events (run_id, type, message, phase, step_key, dedupe_key,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (run_id, type, message, phase, step_key, dedupe_key, time.time()),
+                (run_id, type, message, phase, step_key, dedupe_key, now),
             )
             if type == "phase_started":
                 cur.execute(
                     "UPDATE workflow_runs SET current_phase=?, updated_at=? WHERE id=?",
-                    (phase, time.time(), run_id),
+                    (phase, now, run_id),
                 )
 
     def add_logs(self, run_id: str, lines: Iterable[LogLine]) -> None:
         """Log lines ``(step_key, phase, stream, line, created_at)``; not fenced: logs of a
         step that lost its lease are still true output."""
-        with self._transaction(durable=False) as cur:
+        with self._transaction(durable=False) as (cur, _now):
             cur.executemany(
                 "INSERT INTO step_logs (run_id, step_key, phase, stream, line, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
