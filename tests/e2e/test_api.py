@@ -335,3 +335,16 @@ def test_paths_and_text_no_system_accepts_are_refused_with_400(api: httpx.Client
     )
     assert answer.status_code == 400
     assert "valid Unicode" in answer.json()["error"]["message"]
+
+
+def test_deleting_a_project_that_holds_another_users_runs_is_forbidden(
+    api: httpx.Client, server: Server, db: Database, make_project
+) -> None:
+    project: Project = make_project(FLOWS)
+    run_id = start(api, project)["id"]
+    wait_for_status(api, run_id, "completed")
+    other = client_for(server, db, email="other@example.com")
+    assert other.delete(f"/api/projects/{project.id}").status_code == 403
+    other.close()
+    assert api.get(f"/api/workflows/{run_id}").status_code == 200
+    assert api.delete(f"/api/projects/{project.id}").status_code == 204

@@ -279,3 +279,23 @@ async def branches(ctx: Context) -> list:
         "alpha-work": "alpha",
         "beta-work": "beta",
     }
+
+
+async def test_output_without_newlines_is_cut_into_bounded_lines(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(
+        """
+@workflow(id="no-newlines")
+async def no_newlines(ctx: Context) -> None:
+    await ctx.step.cli("blob", ["python3", "-c", "print('x' * 200000, end='')"])
+"""
+    )
+    run_id = start_run(db, project.id, "no-newlines")["id"]
+    await execute_inline(db, run_id)
+    from stepstone.services.runs import run_logs
+    from stepstone.steps.cli import MAX_LINE_BYTES
+
+    lines = [line["line"] for line in run_logs(db, run_id)]
+    assert "".join(lines) == "x" * 200000
+    assert max(len(line) for line in lines) <= MAX_LINE_BYTES + 65536

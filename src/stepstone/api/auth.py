@@ -18,17 +18,34 @@ SECRET_FILE = "jwt-secret"
 ALGORITHM = "HS256"
 
 
+MIN_SECRET_LENGTH = 32
+
+
 def load_or_create_secret(home: Path) -> str:
-    """The signing secret; generated on first start, readable by the owner only."""
+    """The signing secret; generated on first start (written whole, then renamed into
+    place, so a crash never leaves half a secret), readable by the owner only."""
     path = home / SECRET_FILE
     home.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
+    if path.is_file():
+        secret = path.read_text().strip()
+        if len(secret) >= MIN_SECRET_LENGTH:
+            return secret
+    secret = secrets.token_urlsafe(48)
+    partial = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as secret_file:
-        secret = secrets.token_urlsafe(48)
         secret_file.write(secret)
+        secret_file.flush()
+        os.fsync(secret_file.fileno())
+    try:
+        os.link(partial, path)  # fails if another process won the race: use its secret
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if len(secret) < MIN_SECRET_LENGTH:  # an unusable leftover: replace it
+            os.replace(partial, path)
+            return load_or_create_secret(home)
+    finally:
+        partial.unlink(missing_ok=True)
     return secret
 
 

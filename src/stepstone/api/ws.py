@@ -18,6 +18,7 @@ from stepstone.services.runs import get_run
 router = APIRouter()
 CHANNEL = re.compile(r"^(project|run):[A-Za-z0-9-]{1,64}$")
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 
 @router.websocket("/ws")
@@ -49,6 +50,10 @@ async def live_updates(websocket: WebSocket, token: str = "") -> None:
 async def _send_messages(websocket: WebSocket, subscription: Subscription) -> None:
     while websocket.application_state == WebSocketState.CONNECTED:
         message = await subscription.queue.get()
+        if subscription.overflowed:
+            # Messages were dropped: the client must reconnect and refetch.
+            await websocket.close(code=TRY_AGAIN_LATER, reason="fell behind; reconnect")
+            return
         await websocket.send_json(message.as_json())
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from stepstone.engine.loader import discover
-from stepstone.errors import Conflict, InvalidInput, NotFound
+from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound
 from stepstone.services.views import definition_view, project_view
 from stepstone.store import projects as store
 from stepstone.store import runs as run_store
@@ -148,12 +148,15 @@ def rename_project(db: Database, project_id: str, name: str) -> dict[str, Any]:
         return project_view(_project_by_id_txn(conn, project_id))
 
 
-def delete_project(db: Database, project_id: str) -> None:
+def delete_project(db: Database, project_id: str, *, user_id: str | None = None) -> None:
     """Forget a project with its definitions and runs (its directory is left alone);
-    refused while one of its runs is live."""
+    refused while one of its runs is live, and, for ``user_id``, while it holds runs of
+    another user."""
     with db.transaction() as conn:
         project = _project_by_id_txn(conn, project_id)
         runs = run_store.list_runs_txn(conn, project_id=project["id"], limit=1_000_000)
+        if user_id is not None and any(run["user_id"] not in (None, user_id) for run in runs):
+            raise Forbidden(f"project {project['name']!r} holds runs of other users")
         if any(is_live(run) for run in runs):
             raise Conflict(f"project {project['name']!r} has a live run; cancel it first")
         for run in runs:

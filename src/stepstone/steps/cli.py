@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 OUTPUT_TAIL_BYTES = 64 * 1024
+MAX_LINE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 3.0
 _PR_SET_PDEATHSIG = 1
 
@@ -58,6 +59,9 @@ async def _pump(stream: asyncio.StreamReader, name: str, tail: _Tail, sink: Line
     while chunk := await stream.read(65536):
         pending += chunk
         *lines, pending = pending.split(b"\n")
+        if len(pending) > MAX_LINE_BYTES:  # output without newlines (binary, progress bars)
+            lines.append(pending)
+            pending = b""
         for raw in lines:
             line = raw.decode(errors="replace").rstrip("\r")
             tail.add(line)

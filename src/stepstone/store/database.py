@@ -57,7 +57,11 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # Room for every request thread of the server (40) plus the worker's and the
+        # feed's, so no caller waits for a connection.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=20, max_overflow=60
+        )
         _install_sqlite_hooks(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)

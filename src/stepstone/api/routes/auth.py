@@ -30,7 +30,7 @@ def me(user: CurrentUser, request: Request) -> dict[str, Any]:
 
 
 @router.get("/health", response_model=Health)
-async def health(request: Request) -> dict[str, str]:
+def health(request: Request) -> dict[str, str]:
     """Whether the server and its database answer."""
     try:
         with request.app.state.db.read() as conn:

@@ -46,10 +46,10 @@ def update_project(
     return services.rename_project(request.app.state.db, project_id, body.name)
 
 
-@router.delete("/{project_id}", status_code=204, responses=error_responses(404, 409))
-def delete_project(project_id: str, request: Request, _user: CurrentUser) -> Response:
+@router.delete("/{project_id}", status_code=204, responses=error_responses(403, 404, 409))
+def delete_project(project_id: str, request: Request, user: CurrentUser) -> Response:
     """Forget a project, its definitions and runs (its directory is left alone)."""
-    services.delete_project(request.app.state.db, project_id)
+    services.delete_project(request.app.state.db, project_id, user_id=user["id"])
     return Response(status_code=204)
 
 
