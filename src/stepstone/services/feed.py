@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # stamp a little older than the newest one seen: every look re-reads this much of the past
 # and publishes only what differs from what was sent.
 OVERLAP_SECONDS = 1.0
+RETAIN_SECONDS = 3600.0
 STATUS_BY_EVENT = {
     "workflow_created": "pending",
     "workflow_resumed": "pending",
@@ -63,8 +65,10 @@ class ChangeFeed:
         self._cursors: tuple[float, float, int, int] | None = None
         self._runs: dict[str, dict[str, Any]] = {}
         self._run_stamps: dict[str, float] = {}
+        self._forgotten_at = 0.0
         self._steps: dict[int, tuple[float, dict[str, Any]]] = {}
-        self._seen_steps: set[int] = set()
+        self._seen_steps: dict[int, float] = {}
+        """Steps announced as created (by id), with when they last changed."""
 
     def wake(self) -> None:
         """Look for changes now (call from the event loop's thread)."""
@@ -130,7 +134,7 @@ class ChangeFeed:
             events[-1]["id"] if events else event_id,
             logs[-1]["id"] if logs else log_id,
         )
-        self._forget_steps_older_than(self._cursors[1] - OVERLAP_SECONDS)
+        self._forget(steps_horizon=self._cursors[1] - OVERLAP_SECONDS)
         return messages
 
     def _event_messages(self, event: RowMapping) -> list[Published]:
@@ -220,8 +224,9 @@ class ChangeFeed:
                 "error_message": None,
                 "completed_at": None,
             }
-            if known is None and step["id"] not in self._seen_steps:
-                self._seen_steps.add(step["id"])
+            seen_before = step["id"] in self._seen_steps
+            self._seen_steps[step["id"]] = step["updated_at"] or 0.0
+            if known is None and not seen_before:
                 created = {"run_id": run_id, "step": started}
                 messages.append((channels, "workflow.run.step.created", created, owner))
                 before: dict[str, Any] | None = started
@@ -259,6 +264,19 @@ class ChangeFeed:
             for (run_id, project_id, user_id, step_key), lines in chunks.items()
         ]
 
-    def _forget_steps_older_than(self, horizon: float) -> None:
-        for step_id in [i for i, (stamp, _) in self._steps.items() if stamp < horizon]:
+    def _forget(self, *, steps_horizon: float) -> None:
+        """Drop what the feed remembers of steps quiet since ``steps_horizon`` (they are not
+        read again), and of runs and announced steps quiet for ``RETAIN_SECONDS``: the next
+        change of one of those is sent whole."""
+        for step_id in [i for i, (stamp, _) in self._steps.items() if stamp < steps_horizon]:
             del self._steps[step_id]
+        now = time.time()
+        if now - self._forgotten_at < RETAIN_SECONDS / 10:
+            return
+        self._forgotten_at, horizon = now, now - RETAIN_SECONDS
+        quiet = [r for r in self._runs if self._run_stamps.get(r, 0.0) < horizon]
+        for run_id in quiet:
+            self._run_stamps.pop(run_id, None)
+            self._runs.pop(run_id)
+        for step_id in [i for i, stamp in self._seen_steps.items() if stamp < horizon]:
+            del self._seen_steps[step_id]
