@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from stepstone.errors import NotResumable
@@ -299,3 +301,29 @@ async def no_newlines(ctx: Context) -> None:
     lines = [line["line"] for line in run_logs(db, run_id)]
     assert "".join(lines) == "x" * 200000
     assert max(len(line) for line in lines) <= MAX_LINE_BYTES + 65536
+
+
+async def test_processes_a_command_leaves_in_the_background_end_with_it(
+    db: Database, make_project
+) -> None:
+    from stepstone.worker.lease import process_alive
+
+    project: Project = make_project(
+        """
+@workflow(id="leaves-a-child")
+async def leaves_a_child(ctx: Context) -> str:
+    result = await ctx.step.cli("start", "sleep 300 & echo $! > child.pid; echo started")
+    return result.stdout
+"""
+    )
+    run_id = start_run(db, project.id, "leaves-a-child")["id"]
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(execute_inline(db, run_id), 20)
+    assert asyncio.get_running_loop().time() - started < 10, "the step did not wait for it"
+    assert get_run(db, run_id)["result"] == "started"
+    child = int((project.root / "child.pid").read_text())
+    for _ in range(100):
+        if not process_alive(child):
+            break
+        await asyncio.sleep(0.05)
+    assert not process_alive(child)

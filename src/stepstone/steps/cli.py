@@ -15,6 +15,7 @@ from dataclasses import dataclass
 OUTPUT_TAIL_BYTES = 64 * 1024
 MAX_LINE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 3.0
+OUTPUT_DRAIN_SECONDS = 2.0
 _PR_SET_PDEATHSIG = 1
 
 LineSink = Callable[[str, str], None]
@@ -85,8 +86,9 @@ async def run_command(
     sink: LineSink,
 ) -> CliResult:
     """Run ``command`` (a shell string or an argv list) to its end, streaming its lines to
-    ``sink``. If the calling task is cancelled (cancel, timeout), the command's whole process
-    group is terminated, then killed, before the cancellation goes on."""
+    ``sink``; processes it leaves in the background are killed when it exits. If the calling
+    task is cancelled (cancel, timeout), the command's whole process group is terminated,
+    then killed, before the cancellation goes on."""
     full_env = {**os.environ, **(env or {})}
     pipe = asyncio.subprocess.PIPE
     if isinstance(command, str):
@@ -100,14 +102,22 @@ async def run_command(
     assert proc.stdout is not None
     assert proc.stderr is not None
     stdout, stderr = _Tail(), _Tail()
+    pumps = asyncio.gather(
+        _pump(proc.stdout, "stdout", stdout, sink),
+        _pump(proc.stderr, "stderr", stderr, sink),
+    )
     try:
-        await asyncio.gather(
-            _pump(proc.stdout, "stdout", stdout, sink),
-            _pump(proc.stderr, "stderr", stderr, sink),
-        )
         exit_code = await proc.wait()
+        # The rest of its output; a process it left in the background may hold the pipes.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(pumps), OUTPUT_DRAIN_SECONDS)
+        # What the command left running ends with it (its pipes then close).
+        kill_process_group(proc.pid)
+        await pumps
     except BaseException:
         await _terminate(proc)
+        pumps.cancel()
+        await asyncio.gather(pumps, return_exceptions=True)
         raise
     return CliResult(exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text())
 
