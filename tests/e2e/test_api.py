@@ -125,6 +125,7 @@ def test_resume_refusals_carry_the_right_status_and_error_shape(
     assert api.post(f"/api/workflows/{run_id[:8]}/resume").status_code == 404
 
     (project.root / "hang").touch()
+    (project.root / "three-started").unlink()  # left by the first run
     live_id = start(api, project)["id"]
     wait_for_file(project.root / "three-started")
     live = api.post(f"/api/workflows/{live_id}/resume")

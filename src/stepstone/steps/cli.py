@@ -16,6 +16,7 @@ OUTPUT_TAIL_BYTES = 64 * 1024
 MAX_LINE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 3.0
 OUTPUT_DRAIN_SECONDS = 2.0
+EXIT_POLL_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
 
 LineSink = Callable[[str, str], None]
@@ -107,13 +108,17 @@ async def run_command(
         _pump(proc.stderr, "stderr", stderr, sink),
     )
     try:
-        exit_code = await proc.wait()
-        # The rest of its output; a process it left in the background may hold the pipes.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(pumps), OUTPUT_DRAIN_SECONDS)
+        # Usually the output ends when the command does. A process it left in the background
+        # keeps the pipes open (and Process.wait() waits for them), so watch its exit code.
+        while not pumps.done() and proc.returncode is None:
+            await asyncio.wait({pumps}, timeout=EXIT_POLL_SECONDS)
+        if not pumps.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pumps), OUTPUT_DRAIN_SECONDS)
         # What the command left running ends with it (its pipes then close).
         kill_process_group(proc.pid)
         await pumps
+        exit_code = await proc.wait()
     except BaseException:
         await _terminate(proc)
         pumps.cancel()
