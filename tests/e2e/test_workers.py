@@ -14,6 +14,7 @@ TAGGED = """
 async def tagged(ctx: Context) -> None:
     for number in range(3):
         await ctx.step.run(f"step-{number}", effect, f"{ctx.run.id}/{number}")
+        await asyncio.sleep(0.05)  # long enough that one worker cannot take every run
 """
 
 RUNS = 24
@@ -21,8 +22,11 @@ RUNS = 24
 
 def test_two_worker_processes_never_execute_the_same_run(db, make_project) -> None:
     project: Project = make_project(TAGGED)
-    run_ids = [start_run(db, project.id, "tagged")["id"] for _ in range(RUNS)]
     workers = [spawn_cli("worker", "--concurrency", "4") for _ in range(2)]
+    for worker in workers:  # both are up (each prints a banner) before the runs are queued
+        assert worker.stderr is not None
+        assert "worker" in worker.stderr.readline()
+    run_ids = [start_run(db, project.id, "tagged")["id"] for _ in range(RUNS)]
     try:
         wait_for(
             lambda: len(list_runs(db, status="completed", limit=100)[0]) == RUNS,

@@ -25,7 +25,7 @@ def test_the_migrations_build_exactly_the_declared_tables(db: Database) -> None:
 def test_opening_twice_applies_nothing_new(db: Database) -> None:
     again = Database.open(db.url)
     with again.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"
     again.dispose()
 
 

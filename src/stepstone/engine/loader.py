@@ -6,6 +6,7 @@ import error is reported for its file alone.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import itertools
 import sys
@@ -58,6 +59,17 @@ def _with_source(definition: WorkflowDefinition, path: Path) -> WorkflowDefiniti
     from dataclasses import replace
 
     return replace(definition, source_file=str(path))
+
+
+def files_signature(project_path: Path) -> str:
+    """A digest of the definition files' names, sizes and modification times: it changes
+    whenever a file is added, removed or edited."""
+    root = project_path / WORKFLOWS_DIR
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")) if root.is_dir() else []:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def discover(project_path: Path) -> Discovery:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from stepstone.engine.loader import discover
+from stepstone.engine.loader import discover, files_signature
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound
 from stepstone.services.views import definition_view, project_view
 from stepstone.store import projects as store
@@ -76,13 +76,18 @@ def get_project(db: Database, ref: str) -> dict[str, Any]:
         return project_view(resolve_project_txn(conn, ref))
 
 
-def sync_definitions(db: Database, project: RowMapping) -> None:
-    """Import the project's definition files now and record what they declare: new and
-    changed workflows are stored, those whose file is gone are archived, and files that fail
-    to import are recorded with their error."""
+def sync_definitions(db: Database, project: RowMapping, *, force: bool = False) -> None:
+    """Import the project's definition files and record what they declare: new and changed
+    workflows are stored, those whose file is gone are archived, and files that fail to
+    import are recorded with their error. Unless ``force``, nothing is imported when no
+    file changed since the last import."""
     project_path = Path(project["path"])
+    signature = files_signature(project_path)
+    if not force and signature == project["definitions_signature"]:
+        return
     found = discover(project_path)
     with db.transaction() as conn:
+        store.update_project_txn(conn, project["id"], definitions_signature=signature)
         keep: set[str] = set()
         for definition in found.definitions.values():
             assert definition.source_file is not None
@@ -116,7 +121,7 @@ def sync_all_definitions(db: Database) -> None:
     with db.read() as conn:
         every_project = store.list_projects_txn(conn)
     for project in every_project:
-        sync_definitions(db, project)
+        sync_definitions(db, project, force=True)
 
 
 def list_definitions(db: Database, project_ref: str, *, resync: bool = True) -> dict[str, Any]:
@@ -124,7 +129,7 @@ def list_definitions(db: Database, project_ref: str, *, resync: bool = True) -> 
     with db.transaction() as conn:
         project = resolve_project_txn(conn, project_ref)
     if resync:
-        sync_definitions(db, project)
+        sync_definitions(db, project, force=True)
     with db.transaction() as conn:
         definitions = store.definitions_of_project_txn(conn, project["id"])
         errors = store.definition_errors_txn(conn, project["id"])

@@ -48,6 +48,9 @@ projects = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("path", Text, nullable=False, unique=True),
     Column("user_id", ID, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    # The definition files as last imported (names, sizes, times): unchanged files need no
+    # new import when a run starts or resumes.
+    Column("definitions_signature", Text, nullable=True),
     Column("created_at", Float, nullable=False),
 )
 
