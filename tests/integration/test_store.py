@@ -66,3 +66,29 @@ async def short_lived(ctx: Context) -> None:
     archived = r"is archived: its file \.stepstone/workflows/short\.py"
     with pytest.raises(InvalidInput, match=archived):
         start_run(db, project.id, "short-lived")
+
+
+def test_definition_files_are_imported_again_only_when_they_changed(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project()
+    path = project.write_workflow(
+        """
+with (PROJECT / "imports.log").open("a") as imports:
+    imports.write("imported\\n")
+
+
+@workflow(id="counted")
+async def counted(ctx: Context) -> None:
+    pass
+"""
+    )
+    imports = project.root / "imports.log"
+    list_definitions(db, project.id)  # an explicit resync imports
+    before = imports.read_text().count("imported")
+    start_run(db, project.id, "counted")
+    start_run(db, project.id, "counted")
+    assert imports.read_text().count("imported") == before, "unchanged files: no import"
+    path.write_text(path.read_text() + "\n# edited\n")
+    start_run(db, project.id, "counted")
+    assert imports.read_text().count("imported") == before + 1
