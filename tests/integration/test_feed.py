@@ -86,3 +86,53 @@ async def test_messages_about_a_users_run_reach_only_that_user(db: Database, mak
     ]
     assert theirs.queue.get_nowait().data["run_id"] == "r2"
     assert theirs.queue.empty()
+
+
+async def test_a_run_whose_worker_died_is_announced_as_no_longer_live(
+    db: Database, make_project
+) -> None:
+    import os
+    import time
+
+    from sqlalchemy import update
+
+    from stepstone.store.schema import workflow_runs
+
+    project: Project = make_project(FLOW)
+    bus = EventBus()
+    subscription = bus.subscribe()
+    subscription.channels.add(f"project:{project.id}")
+    feed = ChangeFeed(db, bus, poll_seconds=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(feed.run(stop))
+    await asyncio.sleep(0.2)
+    run_id = start_run(db, project.id, "pair")["id"]
+    worker = await asyncio.create_subprocess_exec("sleep", "30")
+    with db.transaction() as conn:  # held by a living worker process on this host
+        conn.execute(
+            update(workflow_runs)
+            .where(workflow_runs.c.id == run_id)
+            .values(
+                status="running",
+                lease_owner="w#1",
+                lease_expires_at=time.time() + 60,
+                owner_host=os.uname().nodename,
+                owner_pid=worker.pid,
+                updated_at=time.time(),
+            )
+        )
+    feed.wake()
+
+    async def next_live_change() -> bool:
+        while True:
+            message = await asyncio.wait_for(subscription.queue.get(), 10)
+            changes = message.data.get("changes", {})
+            if message.type == "workflow.run.updated" and "is_live" in changes:
+                return bool(changes["is_live"])
+
+    assert await next_live_change() is True
+    worker.kill()  # the worker dies: no row changes
+    await worker.wait()
+    assert await next_live_change() is False
+    stop.set()
+    await task

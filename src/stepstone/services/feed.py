@@ -23,6 +23,7 @@ from stepstone.live.bus import EventBus
 from stepstone.services.views import event_view, log_view, run_summary_view, step_view
 from stepstone.store import changes
 from stepstone.store.database import Database
+from stepstone.worker.lease import is_live
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # and publishes only what differs from what was sent.
 OVERLAP_SECONDS = 1.0
 RETAIN_SECONDS = 3600.0
+LIVENESS_SECONDS = 1.0
 STATUS_BY_EVENT = {
     "workflow_created": "pending",
     "workflow_resumed": "pending",
@@ -66,6 +68,7 @@ class ChangeFeed:
         self._runs: dict[str, dict[str, Any]] = {}
         self._run_stamps: dict[str, float] = {}
         self._forgotten_at = 0.0
+        self._liveness_at = 0.0
         self._steps: dict[int, tuple[float, dict[str, Any]]] = {}
         self._seen_steps: dict[int, float] = {}
         """Steps announced as created (by id), with when they last changed."""
@@ -83,10 +86,14 @@ class ChangeFeed:
             self._wake.clear()
             try:
                 rows = await asyncio.to_thread(self._read)
+                messages = self._messages(*rows)
+                if time.monotonic() - self._liveness_at >= LIVENESS_SECONDS:
+                    self._liveness_at = time.monotonic()
+                    messages += self._liveness_messages(await asyncio.to_thread(self._running))
             except Exception:
                 log.exception("reading journal changes failed; trying again")
                 continue
-            self._publish(self._messages(*rows))
+            self._publish(messages)
 
     def observe_run(self, run: dict[str, Any]) -> None:
         """A run as a use case of this process just left it (a run object of SPEC 6):
@@ -116,6 +123,34 @@ class ChangeFeed:
                 changes.events_after_txn(conn, event_id),
                 changes.logs_after_txn(conn, log_id),
             )
+
+    def _running(self) -> Rows:
+        with self._db.read() as conn:
+            return changes.running_runs_txn(conn)
+
+    def _liveness_messages(self, running: Rows) -> list[Published]:
+        """``is_live`` of running runs already sent whole, when it turned: a worker that
+        died (or whose lease ran out) changes no row, yet its runs are now interrupted."""
+        messages: list[Published] = []
+        for run in running:
+            known = self._runs.get(run["id"])
+            live = is_live(run)
+            if known is None or "is_live" not in known or known["is_live"] == live:
+                continue
+            known["is_live"] = live
+            messages.append(
+                (
+                    _channels(run["id"], run["project_id"]),
+                    "workflow.run.updated",
+                    {
+                        "run_id": run["id"],
+                        "project_id": run["project_id"],
+                        "changes": {"is_live": live},
+                    },
+                    run["user_id"],
+                )
+            )
+        return messages
 
     def _messages(self, runs: Rows, steps: Rows, events: Rows, logs: Rows) -> list[Published]:
         """The messages for rows just read, and the cursors moved past them (on the loop)."""

@@ -67,3 +67,13 @@ def logs_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
         .mappings()
         .all()
     )
+
+
+def running_runs_txn(conn: Connection) -> Sequence[RowMapping]:
+    """Runs marked running, with their lease: whether each is still live changes with time
+    and with its worker's life, not with its row."""
+    return (
+        conn.execute(select(workflow_runs).where(workflow_runs.c.status == "running"))
+        .mappings()
+        .all()
+    )
