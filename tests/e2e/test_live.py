@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -158,4 +157,3 @@ def test_runs_of_other_users_are_not_sent_and_cannot_be_subscribed(
             ws.recv(timeout=0.5)
     owner.close()
     other.close()
-    assert isinstance(httpx, object)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from stepstone.live.bus import EventBus, Message
+from stepstone.live.bus import EventBus, Message, Subscription
 from stepstone.services.feed import ChangeFeed
 from stepstone.services.runs import start_run
 from stepstone.store.database import Database
@@ -31,24 +33,35 @@ async def drain(queue: asyncio.Queue[Message], until: str, timeout: float = 10) 
             return messages
 
 
+@asynccontextmanager
+async def listening(
+    db: Database, project: Project, poll_seconds: float
+) -> AsyncIterator[tuple[ChangeFeed, Subscription]]:
+    """A running feed and a subscription to the project's channel."""
+    bus = EventBus()
+    subscription = bus.subscribe()
+    subscription.channels.add(f"project:{project.id}")
+    feed = ChangeFeed(db, bus, poll_seconds=poll_seconds)
+    stop = asyncio.Event()
+    task = asyncio.create_task(feed.run(stop))
+    await asyncio.sleep(0.2)  # the feed takes its starting cursors
+    try:
+        yield feed, subscription
+    finally:
+        stop.set()
+        feed.wake()
+        await task
+
+
 async def test_a_run_that_finished_between_two_looks_is_told_in_order(
     db: Database, make_project
 ) -> None:
     project: Project = make_project(FLOW)
-    bus = EventBus()
-    subscription = bus.subscribe()
-    subscription.channels.add(f"project:{project.id}")
-    feed = ChangeFeed(db, bus, poll_seconds=60)
-    stop = asyncio.Event()
-    task = asyncio.create_task(feed.run(stop))
-    await asyncio.sleep(0.2)  # the feed takes its starting cursors
-    run_id = start_run(db, project.id, "pair")["id"]
-    await execute_inline(db, run_id)
-    feed.wake()
-    messages = await drain(subscription.queue, "completed")
-    stop.set()
-    feed.wake()
-    await task
+    async with listening(db, project, poll_seconds=60) as (feed, subscription):
+        run_id = start_run(db, project.id, "pair")["id"]
+        await execute_inline(db, run_id)
+        feed.wake()
+        messages = await drain(subscription.queue, "completed")
 
     statuses = [
         m.data["changes"]["status"]
@@ -99,40 +112,32 @@ async def test_a_run_whose_worker_died_is_announced_as_no_longer_live(
     from stepstone.store.schema import workflow_runs
 
     project: Project = make_project(FLOW)
-    bus = EventBus()
-    subscription = bus.subscribe()
-    subscription.channels.add(f"project:{project.id}")
-    feed = ChangeFeed(db, bus, poll_seconds=0.05)
-    stop = asyncio.Event()
-    task = asyncio.create_task(feed.run(stop))
-    await asyncio.sleep(0.2)
-    run_id = start_run(db, project.id, "pair")["id"]
-    worker = await asyncio.create_subprocess_exec("sleep", "30")
-    with db.transaction() as conn:  # held by a living worker process on this host
-        conn.execute(
-            update(workflow_runs)
-            .where(workflow_runs.c.id == run_id)
-            .values(
-                status="running",
-                lease_owner="w#1",
-                lease_expires_at=time.time() + 60,
-                owner_host=os.uname().nodename,
-                owner_pid=worker.pid,
-                updated_at=time.time(),
+    async with listening(db, project, poll_seconds=0.05) as (feed, subscription):
+        run_id = start_run(db, project.id, "pair")["id"]
+        worker = await asyncio.create_subprocess_exec("sleep", "30")
+        with db.transaction() as conn:  # held by a living worker process on this host
+            conn.execute(
+                update(workflow_runs)
+                .where(workflow_runs.c.id == run_id)
+                .values(
+                    status="running",
+                    lease_owner="w#1",
+                    lease_expires_at=time.time() + 60,
+                    owner_host=os.uname().nodename,
+                    owner_pid=worker.pid,
+                    updated_at=time.time(),
+                )
             )
-        )
-    feed.wake()
+        feed.wake()
 
-    async def next_live_change() -> bool:
-        while True:
-            message = await asyncio.wait_for(subscription.queue.get(), 10)
-            changes = message.data.get("changes", {})
-            if message.type == "workflow.run.updated" and "is_live" in changes:
-                return bool(changes["is_live"])
+        async def next_live_change() -> bool:
+            while True:
+                message = await asyncio.wait_for(subscription.queue.get(), 10)
+                changes = message.data.get("changes", {})
+                if message.type == "workflow.run.updated" and "is_live" in changes:
+                    return bool(changes["is_live"])
 
-    assert await next_live_change() is True
-    worker.kill()  # the worker dies: no row changes
-    await worker.wait()
-    assert await next_live_change() is False
-    stop.set()
-    await task
+        assert await next_live_change() is True
+        worker.kill()  # the worker dies: no row changes
+        await worker.wait()
+        assert await next_live_change() is False

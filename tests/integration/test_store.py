@@ -54,12 +54,12 @@ async def short_lived(ctx: Context) -> None:
 """,
         file_name="short.py",
     )
-    listing = list_definitions(db, project.id)
+    listing = list_definitions(db, project.id, sync="always")
     assert [(d["workflow"], d["archived"]) for d in listing["definitions"]] == [
         ("short-lived", False)
     ]
     path.unlink()
-    listing = list_definitions(db, project.id)
+    listing = list_definitions(db, project.id, sync="always")
     assert [(d["workflow"], d["archived"]) for d in listing["definitions"]] == [
         ("short-lived", True)
     ]
@@ -84,7 +84,7 @@ async def counted(ctx: Context) -> None:
 """
     )
     imports = project.root / "imports.log"
-    list_definitions(db, project.id)  # an explicit resync imports
+    list_definitions(db, project.id, sync="always")  # an explicit resync imports
     before = imports.read_text().count("imported")
     start_run(db, project.id, "counted")
     start_run(db, project.id, "counted")

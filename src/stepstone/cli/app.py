@@ -100,7 +100,7 @@ def project_add(
     """Register a directory as a project and discover its workflows."""
     with _database() as db:
         project = project_services.add_project(db, path, name=name)
-        listing = project_services.list_definitions(db, project["id"], resync=False)
+        listing = project_services.list_definitions(db, project["id"], sync="never")
     if as_json:
         _print_json(project)
         return
@@ -129,7 +129,7 @@ def workflows(
 ) -> None:
     """List a project's workflows and the files that failed to load."""
     with _database() as db:
-        listing = project_services.list_definitions(db, project)
+        listing = project_services.list_definitions(db, project, sync="always")
     if as_json:
         _print_json(listing)
         return
@@ -176,7 +176,8 @@ def run(
     if spec_file and spec:
         raise InvalidInput("give --spec-file or --spec, not both")
     with _database() as db:
-        listing = project_services.list_definitions(db, project)
+        # The schema types --arg values; start_run below finds the files unchanged.
+        listing = project_services.list_definitions(db, project, sync="if_changed")
         schema = next(
             (d["args_schema"] for d in listing["definitions"] if d["workflow"] == workflow),
             None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -124,13 +124,16 @@ def sync_all_definitions(db: Database) -> None:
         sync_definitions(db, project, force=True)
 
 
-def list_definitions(db: Database, project_ref: str, *, resync: bool = True) -> dict[str, Any]:
-    """The project's workflows and the files that failed to load."""
-    with db.transaction() as conn:
+def list_definitions(
+    db: Database, project_ref: str, *, sync: Literal["never", "if_changed", "always"]
+) -> dict[str, Any]:
+    """The project's workflows and the files that failed to load, after importing the
+    definition files again ``always``, ``if_changed`` since the last import, or ``never``."""
+    with db.read() as conn:
         project = resolve_project_txn(conn, project_ref)
-    if resync:
-        sync_definitions(db, project, force=True)
-    with db.transaction() as conn:
+    if sync != "never":
+        sync_definitions(db, project, force=sync == "always")
+    with db.read() as conn:
         definitions = store.definitions_of_project_txn(conn, project["id"])
         errors = store.definition_errors_txn(conn, project["id"])
     return {

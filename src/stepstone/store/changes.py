@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, Select, Table, func, select
 
 from stepstone.store.schema import run_events, step_logs, workflow_runs, workflow_steps
 
@@ -29,44 +30,35 @@ def runs_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMappin
     )
 
 
-def steps_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMapping]:
-    return (
-        conn.execute(
-            select(workflow_steps, workflow_runs.c.project_id, workflow_runs.c.user_id)
-            .join(workflow_runs, workflow_runs.c.id == workflow_steps.c.run_id)
-            .where(workflow_steps.c.updated_at >= since)
-            .order_by(workflow_steps.c.updated_at, workflow_steps.c.id)
-        )
-        .mappings()
-        .all()
+def _with_run_owner(table: Table) -> Select[Any]:
+    """Rows of ``table`` with their run's project and user (channels and ownership)."""
+    return select(table, workflow_runs.c.project_id, workflow_runs.c.user_id).join(
+        workflow_runs, workflow_runs.c.id == table.c.run_id
     )
+
+
+def steps_updated_since_txn(conn: Connection, since: float) -> Sequence[RowMapping]:
+    query = (
+        _with_run_owner(workflow_steps)
+        .where(workflow_steps.c.updated_at >= since)
+        .order_by(workflow_steps.c.updated_at, workflow_steps.c.id)
+    )
+    return conn.execute(query).mappings().all()
 
 
 def events_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
-    return (
-        conn.execute(
-            select(run_events, workflow_runs.c.project_id, workflow_runs.c.user_id)
-            .join(workflow_runs, workflow_runs.c.id == run_events.c.run_id)
-            .where(run_events.c.id > after_id)
-            .order_by(run_events.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    query = _with_run_owner(run_events).where(run_events.c.id > after_id).order_by(run_events.c.id)
+    return conn.execute(query).mappings().all()
 
 
 def logs_after_txn(conn: Connection, after_id: int) -> Sequence[RowMapping]:
-    return (
-        conn.execute(
-            select(step_logs, workflow_runs.c.project_id, workflow_runs.c.user_id)
-            .join(workflow_runs, workflow_runs.c.id == step_logs.c.run_id)
-            .where(step_logs.c.id > after_id)
-            .order_by(step_logs.c.id)
-            .limit(LOG_BATCH)
-        )
-        .mappings()
-        .all()
+    query = (
+        _with_run_owner(step_logs)
+        .where(step_logs.c.id > after_id)
+        .order_by(step_logs.c.id)
+        .limit(LOG_BATCH)
     )
+    return conn.execute(query).mappings().all()
 
 
 def running_runs_txn(conn: Connection) -> Sequence[RowMapping]:

@@ -62,7 +62,7 @@ def list_workflow_definitions(
     """The project's workflows, with the files that failed to load, as last discovered."""
     db = request.app.state.db
     project = services.get_project_by_id(db, project_id)
-    return services.list_definitions(db, project["id"], resync=False)
+    return services.list_definitions(db, project["id"], sync="never")
 
 
 @router.post(
@@ -73,4 +73,5 @@ def resync_workflow_definitions(
 ) -> dict[str, Any]:
     """Import the definition files again now."""
     db = request.app.state.db
-    return services.list_definitions(db, services.get_project_by_id(db, project_id)["id"])
+    project = services.get_project_by_id(db, project_id)
+    return services.list_definitions(db, project["id"], sync="always")
