@@ -192,7 +192,7 @@ def test_pause_and_cancel_refuse_finished_runs(db: Database, make_project, tmp_p
         cancel_run(db, run_id)
 
 
-async def test_a_run_reserved_for_an_inline_worker_is_left_to_it(
+async def test_an_inline_run_is_taken_in_the_transaction_that_creates_it(
     db: Database, make_project
 ) -> None:
     from stepstone.worker.worker import Worker
@@ -202,12 +202,39 @@ async def test_a_run_reserved_for_an_inline_worker_is_left_to_it(
     inline = Worker(db, concurrency=1)
     other = Worker(db, concurrency=1)
     try:
-        run_id = start_run(db, project.id, "gated", reserve_for=inline.owner)["id"]
-        assert other._claim_next(other._new_lease()) is None, "a reserved run is left alone"
-        assert (await inline.execute_inline(run_id)).status == "completed"
+        holder = inline.holder()
+        started = start_run(db, project.id, "gated", claim_for=holder)
+        assert (started["status"], started["is_live"]) == ("running", True)
+        assert other._claim_next(other.holder()) is None, "a held run is not claimed again"
+        outcome = await inline.execute_held(started["id"], holder.lease_token)
+        assert outcome.status == "completed"
     finally:
         inline.close()
         other.close()
+    events = [e["type"] for e in get_run(db, started["id"])["events"]]
+    assert events[:2] == ["workflow_created", "workflow_started"]
+
+
+async def test_an_inline_run_whose_process_let_go_before_executing_resumes_at_once(
+    db: Database, make_project
+) -> None:
+    from stepstone.worker.worker import Worker
+
+    project: Project = make_project(GATED)
+    (project.root / "go").touch()
+    inline = Worker(db, concurrency=1)
+    try:
+        holder = inline.holder()
+        run_id = start_run(db, project.id, "gated", claim_for=holder)["id"]
+        inline.release(run_id, holder.lease_token)
+        interrupted = get_run(db, run_id)
+        assert (interrupted["status"], interrupted["is_live"]) == ("running", False)
+        resumed = resume_run(db, run_id, claim_for=(again := inline.holder()))
+        assert (resumed["status"], resumed["resume_count"]) == ("running", 1)
+        assert (await inline.execute_held(run_id, again.lease_token)).status == "completed"
+    finally:
+        inline.close()
+    assert project.count("one") == 1
 
 
 async def test_an_execution_whose_lease_expired_cannot_write_after_a_resume(
@@ -220,8 +247,9 @@ async def test_an_execution_whose_lease_expired_cannot_write_after_a_resume(
     project: Project = make_project(GATED)
     worker = Worker(db, concurrency=2, poll_seconds=0.05)
     try:
-        run_id = start_run(db, project.id, "gated", reserve_for=worker.owner)["id"]
-        stale = asyncio.create_task(worker.execute_inline(run_id))
+        first = worker.holder()
+        run_id = start_run(db, project.id, "gated", claim_for=first)["id"]
+        stale = asyncio.create_task(worker.execute_held(run_id, first.lease_token))
         await wait_until((project.root / "one-started").exists)
         with db.transaction() as conn:  # the heartbeat was missed: the lease ran out
             conn.execute(
@@ -229,9 +257,10 @@ async def test_an_execution_whose_lease_expired_cannot_write_after_a_resume(
                 .where(workflow_runs.c.id == run_id)
                 .values(lease_expires_at=0.0)
             )
-        resume_run(db, run_id, reserve_for=worker.owner)
+        second = worker.holder()
+        resume_run(db, run_id, claim_for=second)
         (project.root / "one-started").unlink()
-        successor = asyncio.create_task(worker.execute_inline(run_id))
+        successor = asyncio.create_task(worker.execute_held(run_id, second.lease_token))
         await wait_until((project.root / "one-started").exists)
         (project.root / "go").touch()
         assert (await stale).status == "lease_lost"

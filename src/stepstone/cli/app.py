@@ -8,7 +8,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from stepstone.cli.follow import follow_run
+from stepstone.cli.inline import Interrupts, execute_here
 from stepstone.cli.render import run_panel, runs_table
 from stepstone.errors import InvalidInput, StepstoneError
 from stepstone.services import projects as project_services
@@ -24,7 +25,7 @@ from stepstone.services.args import parse_arg_pairs
 from stepstone.services.users import create_user
 from stepstone.settings import Settings
 from stepstone.store.database import Database
-from stepstone.worker.lease import WorkerIdentity
+from stepstone.store.runs import LeaseHolder
 from stepstone.worker.worker import Worker
 
 app = typer.Typer(
@@ -64,16 +65,13 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
-def _worker(
-    db: Database, concurrency: int | None = None, identity: WorkerIdentity | None = None
-) -> Worker:
+def _worker(db: Database, concurrency: int | None = None) -> Worker:
     settings = _settings()
     return Worker(
         db,
         concurrency=concurrency or settings.worker_concurrency,
         lease_seconds=settings.lease_seconds,
         poll_seconds=settings.poll_seconds,
-        identity=identity or WorkerIdentity(),
     )
 
 
@@ -175,7 +173,7 @@ def run(
     """Start a run and print its id (a worker executes it, or this process with --inline)."""
     if spec_file and spec:
         raise InvalidInput("give --spec-file or --spec, not both")
-    with _database() as db:
+    with _interrupts(inline) as interrupts, _database() as db:
         # The schema types --arg values; start_run below finds the files unchanged.
         listing = project_services.list_definitions(db, project, sync="if_changed")
         schema = next(
@@ -183,29 +181,81 @@ def run(
             None,
         )
         args = _parse_args(arg or [], args_json, schema)
-        identity = WorkerIdentity() if inline else None
-        started = run_services.start_run(
-            db,
-            project,
-            workflow,
-            args=args,
-            name=name,
-            spec_file=spec_file,
-            spec_content=spec,
-            spec_type=spec_type,
-            mode=mode,
-            base_branch=base,
-            branch_name=branch,
-            reserve_for=identity.owner if identity else None,
-        )
-        if as_json and not (inline or follow):
-            _print_json(started)
+
+        def start(claim_for: LeaseHolder | None = None) -> dict[str, Any]:
+            return run_services.start_run(
+                db,
+                project,
+                workflow,
+                args=args,
+                name=name,
+                spec_file=spec_file,
+                spec_content=spec,
+                spec_type=spec_type,
+                mode=mode,
+                base_branch=base,
+                branch_name=branch,
+                claim_for=claim_for,
+            )
+
+        if interrupts is not None:
+            _print_ending(_execute_here(db, interrupts, start, follow=follow), follow, as_json)
             return
-        if not (inline or follow):
+        started = start()
+        if follow:
+            _print_ending(_follow(db, started["id"]), follow, as_json)
+        elif as_json:
+            _print_json(started)
+        else:
             sys.stdout.write(started["id"] + "\n")
             err_console.print("queued: a worker (`stepstone worker`) will execute it", style="dim")
-            return
-        _execute_or_follow(db, started["id"], identity=identity, follow=follow, as_json=as_json)
+
+
+@contextlib.contextmanager
+def _interrupts(inline: bool) -> Iterator[Interrupts | None]:
+    """For ``--inline``: Ctrl-C and SIGTERM leave the run resumable (see cli/inline.py)."""
+    if not inline:
+        yield None
+        return
+    with Interrupts() as interrupts:
+        yield interrupts
+
+
+def _execute_here(
+    db: Database,
+    interrupts: Interrupts,
+    begin: Callable[[LeaseHolder], dict[str, Any]],
+    *,
+    follow: bool,
+) -> dict[str, Any]:
+    return execute_here(
+        db,
+        _worker(db, concurrency=1),
+        interrupts,
+        begin,
+        console=console,
+        err_console=err_console,
+        follow=follow,
+    )
+
+
+def _follow(db: Database, run_id: str) -> dict[str, Any]:
+    err_console.print(f"run {run_id}", style="dim")
+    try:
+        return asyncio.run(follow_run(db, run_id, console))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        err_console.print(f"stopped following; the run goes on: stepstone show {run_id}")
+        raise typer.Exit(130) from None
+
+
+def _print_ending(final: dict[str, Any], follow: bool, as_json: bool) -> None:
+    """How an executed or followed run ended; exit 1 when it failed or was cancelled."""
+    if as_json:
+        _print_json(final)
+    elif not follow:
+        console.print(run_panel(final))
+    if final["status"] in ("failed", "cancelled"):
+        raise typer.Exit(1)
 
 
 def _parse_args(
@@ -221,54 +271,6 @@ def _parse_args(
             raise InvalidInput("--args-json must be a JSON object")
     args.update(parse_arg_pairs(pairs, schema))
     return args
-
-
-def _execute_or_follow(
-    db: Database, run_id: str, *, identity: WorkerIdentity | None, follow: bool, as_json: bool
-) -> None:
-    """Execute the run here when ``identity`` is given (it was reserved for it), else
-    follow it; print how it ended."""
-    err_console.print(f"run {run_id}", style="dim")
-    try:
-        final = asyncio.run(_execute_and_follow(db, run_id, identity=identity, follow=follow))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        if identity is not None:
-            # Ctrl-C or SIGTERM: the running step's processes were ended, the lease released.
-            err_console.print(
-                f"interrupted; the run is resumable: stepstone resume {run_id}", style="yellow"
-            )
-        else:
-            err_console.print(f"stopped following; the run goes on: stepstone show {run_id}")
-        raise typer.Exit(130) from None
-    if as_json:
-        _print_json(final)
-    elif not follow:
-        console.print(run_panel(final))
-    if final["status"] in ("failed", "cancelled"):
-        raise typer.Exit(1)
-
-
-async def _execute_and_follow(
-    db: Database, run_id: str, *, identity: WorkerIdentity | None, follow: bool
-) -> dict[str, Any]:
-    if identity is None:
-        return await follow_run(db, run_id, console)
-    worker = _worker(db, concurrency=1, identity=identity)
-    try:
-        execution = asyncio.create_task(worker.execute_inline(run_id))
-        _stop_on_sigterm(execution)
-        if follow:
-            await asyncio.gather(execution, follow_run(db, run_id, console))
-        else:
-            await execution
-    finally:
-        worker.close()
-    return await asyncio.to_thread(run_services.get_run, db, run_id)
-
-
-def _stop_on_sigterm(task: asyncio.Task[Any]) -> None:
-    """SIGTERM ends the running step and leaves the run resumable, like Ctrl-C."""
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 @app.command("runs")
@@ -308,15 +310,18 @@ def resume(
     as_json: JsonOption = False,
 ) -> None:
     """Resume an interrupted, paused or failed run: completed steps are reused."""
-    with _database() as db:
-        identity = WorkerIdentity() if inline else None
-        resumed = run_services.resume_run(
-            db,
-            run_services.expand_run_ref(db, run_id),
-            reserve_for=identity.owner if identity else None,
-        )
-        if inline or follow:
-            _execute_or_follow(db, resumed["id"], identity=identity, follow=follow, as_json=as_json)
+    with _interrupts(inline) as interrupts, _database() as db:
+        run_id = run_services.expand_run_ref(db, run_id)
+
+        def resume_it(claim_for: LeaseHolder | None = None) -> dict[str, Any]:
+            return run_services.resume_run(db, run_id, claim_for=claim_for)
+
+        if interrupts is not None:
+            _print_ending(_execute_here(db, interrupts, resume_it, follow=follow), follow, as_json)
+            return
+        resumed = resume_it()
+        if follow:
+            _print_ending(_follow(db, resumed["id"]), follow, as_json)
         elif as_json:
             _print_json(resumed)
         else:
@@ -443,7 +448,7 @@ def demo(
         from stepstone.cli.demo import run_demo
 
         with _database() as db:
-            run_demo(db, console)
+            run_demo(db, _worker(db, concurrency=1), console, err_console)
         return
     from stepstone.cli.server import demo as serve_demo
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from rich.console import Console
 
-from stepstone.cli.follow import follow_run
+from stepstone.cli.inline import Interrupts, execute_here
 from stepstone.errors import NotFound
 from stepstone.services import projects as project_services
 from stepstone.services import runs as run_services
@@ -28,24 +27,21 @@ def ensure_sample_project(db: Database) -> str:
     return str(project["id"])
 
 
-def run_demo(db: Database, console: Console) -> None:
+def run_demo(db: Database, worker: Worker, console: Console, err_console: Console) -> None:
     project_id = ensure_sample_project(db)
-    worker = Worker(db, concurrency=1)
-    started = run_services.start_run(db, project_id, DEMO_WORKFLOW, reserve_for=worker.owner)
-    run_id = started["id"]
     console.print(
         f"[bold]Stepstone demo[/]: running [bold]{DEMO_WORKFLOW}[/] from {SAMPLE_PROJECT}\n"
         "Kill this process while it runs (Ctrl-C, or `kill -9` from another terminal), then:\n"
-        f"  [bold]stepstone resume {run_id} --inline --follow[/]\n"
+        "  [bold]stepstone resume <the run id printed below> --inline --follow[/]\n"
         "Completed steps are not executed again; a durable sleep sleeps only what is left.\n"
     )
-    try:
-        asyncio.run(_execute(worker, db, run_id, console))
-    except KeyboardInterrupt:
-        console.print(f"\ninterrupted. Resume with: stepstone resume {run_id} --inline --follow")
-    finally:
-        worker.close()
-
-
-async def _execute(worker: Worker, db: Database, run_id: str, console: Console) -> None:
-    await asyncio.gather(worker.execute_inline(run_id), follow_run(db, run_id, console))
+    with Interrupts() as interrupts:
+        execute_here(
+            db,
+            worker,
+            interrupts,
+            lambda holder: run_services.start_run(db, project_id, DEMO_WORKFLOW, claim_for=holder),
+            console=console,
+            err_console=err_console,
+            follow=True,
+        )

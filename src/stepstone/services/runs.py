@@ -147,11 +147,12 @@ def start_run(
     mode: str = "stay",
     base_branch: str | None = None,
     branch_name: str | None = None,
-    reserve_for: str | None = None,
+    claim_for: store.LeaseHolder | None = None,
 ) -> dict[str, Any]:
     """Queue a run of ``workflow`` (its id, or its definition id) after checking everything
-    that can be checked now; bad input changes nothing. ``reserve_for`` keeps the run for
-    that worker (one executing it in this process), so no other worker takes it first."""
+    that can be checked now; bad input changes nothing. With ``claim_for`` the run is not
+    queued but taken by that holder in the same transaction (``--inline``): it starts
+    ``running``, so if the holder dies it is an interrupted run that resumes at once."""
     args = {} if args is None else args
     with db.transaction() as conn:
         project = resolve_project_txn(conn, project_ref)
@@ -183,9 +184,10 @@ def start_run(
                 "base_branch": base_branch,
                 "branch_name": branch_name,
                 "working_dir": project["path"],
-                **(store.reservation(reserve_for) if reserve_for else {}),
             },
         )
+        if claim_for is not None:
+            store.claim_run_txn(conn, run_id, claim_for)
         return _view_txn(conn, run_id)
 
 
@@ -215,11 +217,15 @@ def _find_definition_txn(conn: Connection, project: RowMapping, workflow: str) -
 
 
 def resume_run(
-    db: Database, run_id: str, *, user_id: str | None = None, reserve_for: str | None = None
+    db: Database,
+    run_id: str,
+    *,
+    user_id: str | None = None,
+    claim_for: store.LeaseHolder | None = None,
 ) -> dict[str, Any]:
     """Queue an interrupted, paused or failed run again (SPEC 3.7). Completed steps will be
-    reused; interrupted and failed steps run again with the current code. ``reserve_for``
-    as for :func:`start_run`."""
+    reused; interrupted and failed steps run again with the current code. ``claim_for`` as
+    for :func:`start_run`."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         status = run["status"]
@@ -237,9 +243,11 @@ def resume_run(
             error_message=None,
             completed_at=None,
             resume_count=run["resume_count"] + 1,
-            **{**store.NO_LEASE, **(store.reservation(reserve_for) if reserve_for else {})},
+            **store.NO_LEASE,
         )
         store.add_event_txn(conn, run["id"], "workflow_resumed", f"resumed from {status}")
+        if claim_for is not None:
+            store.claim_run_txn(conn, run["id"], claim_for)
         project = project_store.find_project_txn(conn, id=run["project_id"])
     assert project is not None
     sync_definitions(db, project)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, or_, select, update
@@ -190,68 +191,68 @@ def update_run_txn(conn: Connection, run_id: str, **values: Any) -> None:
     )
 
 
-def _leased(lease: str, host: str, pid: int, lease_seconds: float, now: float) -> dict[str, Any]:
-    """The columns of a run that a worker (process ``pid`` on ``host``) just took under the
-    lease token ``lease``."""
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who takes a run: the worker ``worker_id`` (process ``pid`` on ``host``), under a
+    lease token of its own for this claim, for ``lease_seconds`` until a heartbeat."""
+
+    worker_id: str
+    lease_token: str
+    host: str
+    pid: int
+    lease_seconds: float
+
+
+def _leased(holder: LeaseHolder, now: float) -> dict[str, Any]:
+    """The columns of a run that ``holder`` just took."""
     return {
         "status": "running",
-        "lease_owner": lease,
-        "lease_expires_at": now + lease_seconds,
-        "owner_host": host,
-        "owner_pid": pid,
+        "lease_owner": holder.lease_token,
+        "lease_expires_at": now + holder.lease_seconds,
+        "owner_host": holder.host,
+        "owner_pid": holder.pid,
         "started_at": func.coalesce(workflow_runs.c.started_at, now),
         "updated_at": now,
     }
 
 
-def claim_next_run_txn(
-    conn: Connection, *, lease: str, host: str, pid: int, lease_seconds: float
-) -> str | None:
-    """Take the oldest queued run under the new lease token ``lease``; ``None`` when none is
-    queued. The status check sits in the UPDATE itself, so two workers can never both take a
-    run; runs reserved for another worker (``--inline``) are left alone until that expires.
-    """
+def claim_next_run_txn(conn: Connection, holder: LeaseHolder) -> str | None:
+    """Take the oldest queued run for ``holder``; ``None`` when none is queued. The status
+    check sits in the UPDATE itself, so two workers can never both take a run."""
     now = time.time()
-    unreserved = or_(workflow_runs.c.lease_owner.is_(None), workflow_runs.c.lease_expires_at < now)
     candidate = (
         select(workflow_runs.c.id)
-        .where(workflow_runs.c.status == "pending", unreserved)
+        .where(workflow_runs.c.status == "pending")
         .order_by(workflow_runs.c.created_at)
         .limit(1)
         .scalar_subquery()
     )
     row = conn.execute(
         update(workflow_runs)
-        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending", unreserved)
-        .values(**_leased(lease, host, pid, lease_seconds, now))
+        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending")
+        .values(**_leased(holder, now))
         .returning(workflow_runs.c.id)
     ).first()
-    return None if row is None else str(row[0])
+    if row is None:
+        return None
+    add_event_txn(conn, str(row[0]), "workflow_started", holder.worker_id)
+    return str(row[0])
 
 
-def claim_run_txn(
-    conn: Connection,
-    run_id: str,
-    *,
-    lease: str,
-    reserved_by: str,
-    host: str,
-    pid: int,
-    lease_seconds: float,
-) -> bool:
-    """Lease one given queued run (``--inline``) under ``lease``; False when it is not
-    queued any more, or reserved for another worker than ``reserved_by``."""
+def claim_run_txn(conn: Connection, run_id: str, holder: LeaseHolder) -> bool:
+    """Take one given queued run for ``holder`` (``--inline``, in the transaction that
+    queued it); False when it is not queued any more."""
     now = time.time()
     runs = workflow_runs.c
-    claimable = or_(
-        runs.lease_owner.is_(None), runs.lease_owner == reserved_by, runs.lease_expires_at < now
-    )
     result = conn.execute(
         update(workflow_runs)
-        .where(runs.id == run_id, runs.status == "pending", claimable)
-        .values(**_leased(lease, host, pid, lease_seconds, now))
+        .where(runs.id == run_id, runs.status == "pending")
+        .values(**_leased(holder, now))
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    add_event_txn(conn, run_id, "workflow_started", holder.worker_id)
+    return True
 
 
 def renew_leases_txn(conn: Connection, *, leases: Sequence[str], lease_seconds: float) -> None:
@@ -277,15 +278,6 @@ def control_flags_txn(conn: Connection, *, leases: Sequence[str]) -> Sequence[Ro
         .mappings()
         .all()
     )
-
-
-RESERVATION_SECONDS = 30.0
-
-
-def reservation(owner: str) -> dict[str, Any]:
-    """Columns that keep a queued run for worker ``owner`` (``--inline``) for a while: other
-    workers leave it alone until the reservation expires."""
-    return {"lease_owner": owner, "lease_expires_at": time.time() + RESERVATION_SECONDS}
 
 
 NO_LEASE: dict[str, Any] = {

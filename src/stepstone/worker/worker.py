@@ -77,9 +77,9 @@ class Worker:
         executing: set[asyncio.Task[None]] = set()
         try:
             while await self._acquire_slot(stop):
-                lease = self._new_lease()
+                holder = self.holder()
                 try:
-                    run_id = await self._in_thread(self._claim_next, lease)
+                    run_id = await self._in_thread(self._claim_next, holder)
                 except SQLAlchemyError:
                     log.exception("claiming a run failed; trying again")
                     run_id = None
@@ -89,7 +89,7 @@ class Worker:
                     continue
                 if self.on_change is not None:
                     self.on_change()
-                held = _Held(run_id, lease)
+                held = _Held(run_id, holder.lease_token)
                 task = asyncio.create_task(self._execute_then_release_slot(held))
                 executing.add(task)
                 task.add_done_callback(executing.discard)
@@ -100,18 +100,39 @@ class Worker:
             control.cancel()
             await asyncio.gather(control, return_exceptions=True)
 
-    async def execute_inline(self, run_id: str) -> Outcome | None:
-        """Lease one queued run and execute it in this process (``--inline``); None when the
-        run was not queued (another worker took it)."""
-        held = _Held(run_id, self._new_lease())
-        if not await self._in_thread(self._claim, held):
-            return None
+    def holder(self) -> run_store.LeaseHolder:
+        """A new claim of this worker's: hand it to ``start_run`` or ``resume_run``
+        (``claim_for``) to take the run in the transaction that queues it, then execute it
+        with :meth:`execute_held`."""
+        return run_store.LeaseHolder(
+            worker_id=self.owner,
+            lease_token=self._new_lease(),
+            host=self.identity.host,
+            pid=self.identity.pid,
+            lease_seconds=self.lease_seconds,
+        )
+
+    async def execute_held(self, run_id: str, lease_token: str) -> Outcome:
+        """Execute a run this worker already holds under ``lease_token`` (``--inline``)."""
         control = asyncio.create_task(self._control_loop())
         try:
-            return await self._execute(held)
+            return await self._execute(_Held(run_id, lease_token))
         finally:
             control.cancel()
             await asyncio.gather(control, return_exceptions=True)
+
+    def release(self, run_id: str, lease_token: str) -> None:
+        """Let go of a run held under ``lease_token`` without executing it further: it is
+        left interrupted (resumable). Does nothing once the lease is gone."""
+        release_interrupted(self.db, run_id, lease_token)
+
+    async def execute_inline(self, run_id: str) -> Outcome | None:
+        """Lease one queued run and execute it in this process; None when the run was not
+        queued (another worker took it, or it ended)."""
+        holder = self.holder()
+        if not await self._in_thread(self._claim, run_id, holder):
+            return None
+        return await self.execute_held(run_id, holder.lease_token)
 
     def close(self) -> None:
         self._journal.close()
@@ -125,33 +146,24 @@ class Worker:
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._control_pool, fn, *args)
 
-    def _claim_next(self, lease: str) -> str | None:
-        with self.db.transaction() as conn:
-            run_id = run_store.claim_next_run_txn(
-                conn,
-                lease=lease,
-                host=self.identity.host,
-                pid=self.identity.pid,
-                lease_seconds=self.lease_seconds,
-            )
-            if run_id is not None:
-                run_store.add_event_txn(conn, run_id, "workflow_started", self.owner)
-        return run_id
+    async def _in_thread_to_the_end(self, fn: Callable[..., T], *args: Any) -> T:
+        """As :meth:`_in_thread`, but when the caller is cancelled meanwhile it first waits
+        for ``fn`` to finish: what the caller writes next can never race what ``fn`` writes
+        (a run's outcome and the release of an interrupted run)."""
+        future = asyncio.ensure_future(self._in_thread(fn, *args))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait({future})
+            raise
 
-    def _claim(self, held: _Held) -> bool:
+    def _claim_next(self, holder: run_store.LeaseHolder) -> str | None:
         with self.db.transaction() as conn:
-            claimed = run_store.claim_run_txn(
-                conn,
-                held.run_id,
-                lease=held.lease,
-                reserved_by=self.owner,
-                host=self.identity.host,
-                pid=self.identity.pid,
-                lease_seconds=self.lease_seconds,
-            )
-            if claimed:
-                run_store.add_event_txn(conn, held.run_id, "workflow_started", self.owner)
-        return claimed
+            return run_store.claim_next_run_txn(conn, holder)
+
+    def _claim(self, run_id: str, holder: run_store.LeaseHolder) -> bool:
+        with self.db.transaction() as conn:
+            return run_store.claim_run_txn(conn, run_id, holder)
 
     async def _acquire_slot(self, stop: asyncio.Event) -> bool:
         """Wait for a free slot; False (and no slot held) once ``stop`` is set."""
@@ -193,7 +205,7 @@ class Worker:
         self._held[held.lease] = held
         try:
             outcome = await self._outcome_of(held)
-            await self._in_thread(
+            await self._in_thread_to_the_end(
                 record_outcome, self.db, held.run_id, held.lease, outcome, time.time()
             )
         except BaseException:
