@@ -7,7 +7,7 @@ WEB_BUILD := src/stepstone/webui/index.html
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json \
 	web/vite.config.ts web/tsconfig.json web/openapi.json
 
-.PHONY: install web test lint format bench demo openapi clean
+.PHONY: install web test lint format bench chaos demo openapi clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# 300 runs killed at random moments and recovered (make test runs 30); report in bench/CHAOS.md.
+chaos: install
+	$(BIN)/python -m tests.chaos --trials 300
 
 demo: install web
 	$(BIN)/stepstone demo
