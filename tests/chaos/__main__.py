@@ -1,6 +1,6 @@
 """``make chaos``: many chaos trials, their counts printed and written to a report.
 
-    python -m tests.chaos [--trials 300] [--seed 1] [--report bench/CHAOS.md]
+python -m tests.chaos [--trials 300] [--seed 1] [--report bench/CHAOS.md]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from bench.machine import machine_facts
+
 from tests.chaos.harness import report, run_trials
 
 
