@@ -110,11 +110,11 @@ def run_cli(
     return result
 
 
-def spawn_cli(*args: str) -> subprocess.Popen[str]:
+def spawn_cli(*args: str, columns: int = 200) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "stepstone", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": str(columns)},
     )

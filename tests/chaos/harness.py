@@ -254,6 +254,7 @@ def run_trials(
         for number in range(1, trials + 1):
             _trial(chaos, tally, number)
             tally.trials = number
+            tally.seconds = time.monotonic() - began
             if progress is not None and (number % 10 == 0 or number == trials):
                 progress(f"{tally.summary()}  (kills: {sum(tally.kills.values())})")
     finally:

@@ -140,7 +140,7 @@ def test_ctrl_c_right_after_the_run_id_prints_one_line_whose_command_resumes_the
     make_project,
 ) -> None:
     project: Project = make_project(GATED)
-    proc = spawn_cli("run", project.name, "gated", "--inline")
+    proc = spawn_cli("run", project.name, "gated", "--inline", columns=40)  # never wrapped
     run_id = read_run_id(proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=20)

@@ -41,7 +41,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
 
 console = Console()
-err_console = Console(stderr=True)
+# Messages are single lines that scripts read: never wrapped at the terminal's width.
+err_console = Console(stderr=True, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 RunArg = Annotated[str, typer.Argument(help="Run id (or a unique prefix of it).")]
