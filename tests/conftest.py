@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from stepstone.services.projects import add_project
 from stepstone.store.database import Database
+from tests.helpers import Project
 
-WORKFLOW_PRELUDE = '''
-from __future__ import annotations
-import asyncio, os, pathlib, time
-from stepstone import Context, workflow
-
-PROJECT = pathlib.Path(__file__).resolve().parents[2]
+SLOW_TIERS = [Path(__file__).parent / "e2e", Path(__file__).parent / "chaos"]
 
 
-def effect(name: str) -> str:
-    """A side effect the test can count: one line per execution in effects.log."""
-    with (PROJECT / "effects.log").open("a") as log:
-        log.write(name + "\\n")
-    return name
-
-
-def flag(name: str) -> bool:
-    return (PROJECT / name).exists()
-
-
-def touch(name: str) -> None:
-    (PROJECT / name).write_text(str(os.getpid()))
-'''
-
-
-class Project:
-    """A project directory with definition files, registered in the test database."""
-
-    def __init__(self, root: Path, info: dict[str, Any]) -> None:
-        self.root = root
-        self.id: str = info["id"]
-        self.name: str = info["name"]
-
-    def write_workflow(self, body: str, file_name: str = "flows.py") -> Path:
-        path = self.root / ".stepstone" / "workflows" / file_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(WORKFLOW_PRELUDE + textwrap.dedent(body))
-        return path
-
-    def effects(self) -> list[str]:
-        log = self.root / "effects.log"
-        return log.read_text().split() if log.exists() else []
-
-    def count(self, name: str) -> int:
-        return self.effects().count(name)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts real processes (tests/e2e, tests/chaos) is ``slow``, so
+    ``pytest -m "not slow"`` (``make test-fast``) runs unit and integration tests only."""
+    for item in items:
+        if any(tier in item.path.parents for tier in SLOW_TIERS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -92,29 +53,3 @@ def make_project(tmp_path: Path, db: Database) -> Callable[..., Project]:
         return project
 
     return make
-
-
-def run_cli(
-    *args: str, check: bool = False, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """The real ``stepstone`` command in a child process (the environment carries the home)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "stepstone", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"stepstone {' '.join(args)} failed:\n{result.stderr}")
-    return result
-
-
-def spawn_cli(*args: str, columns: int = 200) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stepstone", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": str(columns)},
-    )

@@ -1,14 +1,92 @@
-"""Helpers for tests that execute runs."""
+"""What tests share besides fixtures: projects on disk, the real CLI in a child process,
+inline execution, and polling."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from stepstone.engine.executor import Outcome
 from stepstone.store.database import Database
 from stepstone.worker.worker import Worker
+
+WORKFLOW_PRELUDE = '''
+from __future__ import annotations
+import asyncio, os, pathlib, time
+from stepstone import Context, workflow
+
+PROJECT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def effect(name: str) -> str:
+    """A side effect the test can count: one line per execution in effects.log."""
+    with (PROJECT / "effects.log").open("a") as log:
+        log.write(name + "\\n")
+    return name
+
+
+def flag(name: str) -> bool:
+    return (PROJECT / name).exists()
+
+
+def touch(name: str) -> None:
+    (PROJECT / name).write_text(str(os.getpid()))
+'''
+
+
+class Project:
+    """A project directory with definition files, registered in the test database."""
+
+    def __init__(self, root: Path, info: dict[str, Any]) -> None:
+        self.root = root
+        self.id: str = info["id"]
+        self.name: str = info["name"]
+
+    def write_workflow(self, body: str, file_name: str = "flows.py") -> Path:
+        path = self.root / ".stepstone" / "workflows" / file_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(WORKFLOW_PRELUDE + textwrap.dedent(body))
+        return path
+
+    def effects(self) -> list[str]:
+        log = self.root / "effects.log"
+        return log.read_text().split() if log.exists() else []
+
+    def count(self, name: str) -> int:
+        return self.effects().count(name)
+
+
+def run_cli(
+    *args: str, check: bool = False, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """The real ``stepstone`` command in a child process (the environment carries the home)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "stepstone", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"stepstone {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def spawn_cli(*args: str, columns: int = 200) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "stepstone", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": str(columns)},
+    )
 
 
 async def execute_inline(db: Database, run_id: str, **worker_options: float) -> Outcome | None:
@@ -20,12 +98,34 @@ async def execute_inline(db: Database, run_id: str, **worker_options: float) -> 
         worker.close()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+Description = str | Callable[[], str]
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout: float = 20.0, what: Description = "condition"
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds, saying ``what`` was
+    awaited (a callable is asked at that moment, so it can tell the last state seen)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {_describe(what)}")
         time.sleep(0.02)
+
+
+async def wait_until(
+    condition: Callable[[], bool], timeout: float = 20.0, what: Description = "condition"
+) -> None:
+    """:func:`wait_for` for async tests: the event loop keeps running while it polls."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {_describe(what)}")
+        await asyncio.sleep(0.02)
+
+
+def _describe(what: Description) -> str:
+    return what if isinstance(what, str) else what()
 
 
 def wait_for_file(path: Path, timeout: float = 20.0) -> None:

@@ -15,6 +15,7 @@ import httpx
 
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
+from tests.helpers import wait_for
 
 
 def free_port() -> int:
@@ -75,11 +76,12 @@ def client_for(server: Server, db: Database, email: str = "dev@example.com") -> 
 
 
 def wait_for_status(client: httpx.Client, run_id: str, status: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = client.get(f"/api/workflows/{run_id}").json()
-        if run["status"] == status:
-            return run
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run stayed {run['status']}, expected {status}")
-        time.sleep(0.05)
+    """The run, once the API shows it with ``status``."""
+    seen: list[Any] = []
+
+    def reached() -> bool:
+        seen.append(client.get(f"/api/workflows/{run_id}").json())
+        return bool(seen[-1]["status"] == status)
+
+    wait_for(reached, timeout, lambda: f"run to be {status}; it stayed {seen[-1]['status']}")
+    return seen[-1]

@@ -13,9 +13,8 @@ import pytest
 
 from stepstone.store.database import Database
 from stepstone.store.runs import get_run_txn
-from tests.conftest import Project, run_cli, spawn_cli
 from tests.e2e.server import Server, client_for, wait_for_status
-from tests.helpers import wait_for_file
+from tests.helpers import Project, run_cli, spawn_cli, wait_for_file
 
 FLOWS = """
 def three(a: str, b: str) -> str:
@@ -285,7 +284,7 @@ def test_every_route_but_login_and_health_requires_a_token(server: Server) -> No
 def test_stopping_the_server_ends_running_steps_and_leaves_runs_resumable(
     home: Path, db: Database, make_project
 ) -> None:
-    from stepstone.worker.lease import process_alive
+    from stepstone.store.leases import process_alive
 
     project: Project = make_project(
         FLOWS

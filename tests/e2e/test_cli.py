@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Project, run_cli
+from tests.helpers import Project, run_cli
 
 COUNTED = """
 @workflow(

@@ -8,8 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import Project, run_cli, spawn_cli
-from tests.helpers import wait_for, wait_for_file
+from tests.helpers import Project, run_cli, spawn_cli, wait_for, wait_for_file
 
 CRASHABLE = """
 def slow_three(a: str, b: str) -> str:
@@ -152,7 +151,7 @@ def _epoch(iso: str) -> float:
 def test_cancel_from_another_process_kills_the_command_and_its_children(
     make_project,
 ) -> None:
-    from stepstone.worker.lease import process_alive
+    from stepstone.store.leases import process_alive
 
     project: Project = make_project(
         """
@@ -193,7 +192,7 @@ def test_resume_refusals_exit_1_with_one_clear_line(make_project, tmp_path: Path
 
 
 def test_sigterm_ends_the_running_command_and_leaves_the_run_resumable(make_project) -> None:
-    from stepstone.worker.lease import process_alive
+    from stepstone.store.leases import process_alive
 
     project: Project = make_project(
         """

@@ -10,8 +10,7 @@ import signal
 import subprocess
 import time
 
-from tests.conftest import Project, run_cli, spawn_cli
-from tests.helpers import wait_for_file
+from tests.helpers import Project, run_cli, spawn_cli, wait_for_file
 
 QUICK = """
 @workflow(id="quick")

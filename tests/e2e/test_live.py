@@ -12,8 +12,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from stepstone.store.database import Database
-from tests.conftest import Project
 from tests.e2e.server import Server, client_for, wait_for_status
+from tests.helpers import Project
 
 FLOWS = """
 @workflow(id="two-steps")

@@ -13,9 +13,8 @@ import pytest
 from stepstone.api.app import WEB_UI_DIR
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
-from tests.conftest import Project
 from tests.e2e.server import Server
-from tests.helpers import wait_for_file
+from tests.helpers import Project, wait_for_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -6,8 +6,7 @@ import signal
 import time
 
 from stepstone.services.runs import get_run, list_runs, resume_run, start_run
-from tests.conftest import Project, spawn_cli
-from tests.helpers import wait_for
+from tests.helpers import Project, spawn_cli, wait_for
 
 TAGGED = """
 @workflow(id="tagged")

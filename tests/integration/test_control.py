@@ -12,10 +12,9 @@ from sqlalchemy import update
 from stepstone.errors import Conflict, NotResumable, StepstoneError
 from stepstone.services.runs import cancel_run, get_run, pause_run, resume_run, start_run
 from stepstone.store.database import Database
+from stepstone.store.leases import process_alive
 from stepstone.store.schema import workflow_runs
-from stepstone.worker.lease import process_alive
-from tests.conftest import Project
-from tests.helpers import execute_inline
+from tests.helpers import Project, execute_inline, wait_until
 
 GATED = """
 async def wait_for_go() -> str:
@@ -47,14 +46,6 @@ async def killable(ctx: Context) -> None:
         cwd=str(PROJECT),
     )
 """
-
-
-async def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 def start_gated(db: Database, project: Project) -> tuple[str, asyncio.Task]:

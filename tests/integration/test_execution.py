@@ -9,8 +9,7 @@ import pytest
 from stepstone.errors import NotResumable
 from stepstone.services.runs import get_run, resume_run, start_run
 from stepstone.store.database import Database
-from tests.conftest import Project
-from tests.helpers import execute_inline
+from tests.helpers import Project, execute_inline
 
 THREE_STEPS = """
 def step_three(a: str, b: str) -> str:
@@ -306,7 +305,7 @@ async def no_newlines(ctx: Context) -> None:
 async def test_processes_a_command_leaves_in_the_background_end_with_it(
     db: Database, make_project
 ) -> None:
-    from stepstone.worker.lease import process_alive
+    from stepstone.store.leases import process_alive
 
     project: Project = make_project(
         """

@@ -10,7 +10,7 @@ import time
 from stepstone.services.runs import run_logs, start_run
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
-from tests.conftest import Project
+from tests.helpers import Project
 
 FLOW = """
 @workflow(id="quiet")

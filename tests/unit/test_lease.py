@@ -5,7 +5,7 @@ import socket
 import subprocess
 import time
 
-from stepstone.worker.lease import is_live, process_alive
+from stepstone.store.leases import is_live, process_alive
 
 
 def running_run(**overrides: object) -> dict[str, object]:

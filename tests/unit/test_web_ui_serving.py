@@ -27,7 +27,10 @@ def test_the_ui_routes_fall_back_to_index_html_and_files_are_served(tmp_path: Pa
     assert client.get("/assets/app.js").text == "console.log(1)"
     assert client.get("/favicon.svg").text == "<svg/>"
     assert client.get("/api/nope").status_code == 404
-    assert "id=root" in client.get("/../../etc/passwd").text, "no file outside the UI"
+    (tmp_path / "secret.txt").write_text("secret")
+    # httpx would resolve a literal "/../" before sending; the encoded slash reaches the app
+    # as the path "../secret.txt".
+    assert "id=root" in client.get("/..%2Fsecret.txt").text, "no file outside the UI"
 
 
 def test_without_a_built_ui_the_root_says_how_to_build_it(tmp_path: Path) -> None:

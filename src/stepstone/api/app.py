@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from pydantic import TypeAdapter
 
 from stepstone.api import ws
 from stepstone.api.auth import TokenIssuer, load_or_create_secret
@@ -21,7 +22,8 @@ from stepstone.api.run_cache import RunCache
 from stepstone.api.schemas import error_responses
 from stepstone.errors import NotFound
 from stepstone.live.bus import EventBus
-from stepstone.services.feed import ChangeFeed
+from stepstone.live.feed import ChangeFeed
+from stepstone.live.messages import LiveMessage
 from stepstone.services.projects import sync_all_definitions
 from stepstone.settings import Settings
 from stepstone.store.database import Database
@@ -35,9 +37,11 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def _document_validation_errors_as_400(app: FastAPI) -> None:
-    """FastAPI documents a 422 for every body; this API answers bad input with 400 and the
-    one error shape (see errors.py), so the document says that instead."""
+def _complete_the_document(app: FastAPI) -> None:
+    """Two corrections to what FastAPI generates. It documents a 422 for every body; this
+    API answers bad input with 400 and the one error shape (see errors.py), so the document
+    says that instead. And the WebSocket's messages (``LiveMessage`` and its payloads) join
+    the components, so clients generate their types too."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -46,8 +50,12 @@ def _document_validation_errors_as_400(app: FastAPI) -> None:
             for operations in document["paths"].values():
                 for operation in operations.values():
                     operation.get("responses", {}).pop("422", None)
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
-                document.get("components", {}).get("schemas", {}).pop(name, None)
+                schemas.pop(name, None)
+            live = TypeAdapter(LiveMessage).json_schema(ref_template="#/components/schemas/{model}")
+            for name, schema in {**live.pop("$defs"), "LiveMessage": live}.items():
+                schemas.setdefault(name, schema)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -115,7 +123,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(ws.router)
     install_error_handlers(app)
-    _document_validation_errors_as_400(app)
+    _complete_the_document(app)
 
     _serve_web_ui(app)
     return app

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stepstone.errors import Unauthorized
+from stepstone.store.records import User
 
 SECRET_FILE = "jwt-secret"
 ALGORITHM = "HS256"
@@ -54,13 +55,13 @@ class TokenIssuer:
         self._secret = secret
         self._expiry_seconds = expiry_seconds
 
-    def issue(self, user: dict[str, Any]) -> str:
+    def issue(self, user: User) -> str:
         now = int(time.time())
         claims = {"sub": user["id"], "email": user["email"], "iat": now}
         claims["exp"] = now + int(self._expiry_seconds)
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def user(self, token: str) -> dict[str, Any]:
+    def user(self, token: str) -> User:
         """``{id, email}`` of the user a valid token names; Unauthorized for anything else."""
         claims = self._claims(token)
         return {"id": str(claims["sub"]), "email": str(claims.get("email", ""))}
@@ -86,7 +87,7 @@ _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/aut
 async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> dict[str, Any]:
+) -> User:
     """The authenticated user of this request, as the signed token names them (no database
     read: this runs on every request; tokens expire)."""
     if credentials is None:
@@ -95,4 +96,4 @@ async def current_user(
     return issuer.user(credentials.credentials)
 
 
-CurrentUser = Annotated[dict[str, Any], Depends(current_user)]
+CurrentUser = Annotated[User, Depends(current_user)]

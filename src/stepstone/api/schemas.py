@@ -1,4 +1,5 @@
-"""The shapes of the HTTP API (request bodies and responses), as OpenAPI shows them."""
+"""The shapes of the HTTP API that are its own: request bodies, pages, errors, health. The
+records it answers with (runs, steps, projects, …) are ``store.records``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-RunStatus = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
+from stepstone.store.records import RunSummary, User
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -51,22 +52,9 @@ class LoginRequest(RequestBody):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class User(BaseModel):
-    id: str
-    email: str
-
-
 class LoginResponse(BaseModel):
     token: str
     user: User
-
-
-class Project(BaseModel):
-    id: str
-    name: str
-    path: str
-    user_id: str | None
-    created_at: str | None
 
 
 class ProjectCreate(RequestBody):
@@ -76,36 +64,6 @@ class ProjectCreate(RequestBody):
 
 class ProjectUpdate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
-
-
-class Phase(BaseModel):
-    id: str
-    label: str
-
-
-class Definition(BaseModel):
-    id: str
-    project_id: str
-    workflow: str
-    name: str
-    description: str | None
-    file_path: str
-    phases: list[Phase]
-    args_schema: dict[str, Any] | None
-    timeout: float | None
-    archived: bool
-    updated_at: str | None
-
-
-class DefinitionError(BaseModel):
-    file_path: str
-    error: str
-
-
-class DefinitionList(BaseModel):
-    project: Project
-    definitions: list[Definition]
-    errors: list[DefinitionError]
 
 
 class RunCreate(RequestBody):
@@ -124,87 +82,9 @@ class RunCreate(RequestBody):
     preserve: bool = False
 
 
-class Attempt(BaseModel):
-    attempt: int
-    status: str
-    error_message: str | None
-    started_at: str | None
-    completed_at: str | None
-
-
-class Step(BaseModel):
-    id: int
-    key: str
-    name: str
-    phase: str | None
-    kind: str
-    status: str
-    attempt: int
-    output: Any
-    error_message: str | None
-    started_at: str | None
-    completed_at: str | None
-    reused: bool
-    attempts: list[Attempt]
-
-
-class Event(BaseModel):
-    id: int
-    type: str
-    message: str | None
-    phase: str | None
-    step_key: str | None
-    created_at: str | None
-
-
-class RunSummary(BaseModel):
-    id: str
-    project_id: str
-    user_id: str | None
-    workflow_definition_id: str
-    workflow: str
-    name: str
-    status: RunStatus
-    args: dict[str, Any]
-    result: Any
-    spec_file: str | None
-    spec_content: str | None
-    spec_type: str | None
-    planning_session_id: str | None
-    mode: str
-    base_branch: str | None
-    branch_name: str | None
-    worktree_name: str | None
-    working_dir: str
-    current_phase: str | None
-    error_message: str | None
-    resume_count: int
-    is_live: bool
-    created_at: str | None
-    started_at: str | None
-    completed_at: str | None
-    paused_at: str | None
-    cancelled_at: str | None
-    updated_at: str | None
-
-
-class Run(RunSummary):
-    steps: list[Step]
-    events: list[Event]
-
-
 class RunPage(BaseModel):
     data: list[RunSummary]
     next_cursor: str | None
-
-
-class LogLine(BaseModel):
-    id: int
-    step_key: str | None
-    phase: str | None
-    stream: str
-    line: str
-    created_at: str | None
 
 
 class Health(BaseModel):

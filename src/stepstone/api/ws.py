@@ -54,7 +54,7 @@ async def _send_messages(websocket: WebSocket, subscription: Subscription) -> No
             # Messages were dropped: the client must reconnect and refetch.
             await websocket.close(code=TRY_AGAIN_LATER, reason="fell behind; reconnect")
             return
-        await websocket.send_json(message.as_json())
+        await websocket.send_json(message)
 
 
 async def _handle(text: str, subscription: Subscription, db: Any, user_id: str) -> dict[str, Any]:

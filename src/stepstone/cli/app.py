@@ -25,7 +25,8 @@ from stepstone.services.args import parse_arg_pairs
 from stepstone.services.users import create_user
 from stepstone.settings import Settings
 from stepstone.store.database import Database
-from stepstone.store.runs import LeaseHolder
+from stepstone.store.leases import LeaseHolder
+from stepstone.store.records import DefinitionList, Run
 from stepstone.worker.worker import Worker
 
 app = typer.Typer(
@@ -135,7 +136,7 @@ def workflows(
     _print_definitions(listing)
 
 
-def _print_definitions(listing: dict[str, Any]) -> None:
+def _print_definitions(listing: DefinitionList) -> None:
     active = [d for d in listing["definitions"] if not d["archived"]]
     if not active and not listing["errors"]:
         console.print("no workflows found under .stepstone/workflows/")
@@ -183,7 +184,7 @@ def run(
         )
         args = _parse_args(arg or [], args_json, schema)
 
-        def start(claim_for: LeaseHolder | None = None) -> dict[str, Any]:
+        def start(claim_for: LeaseHolder | None = None) -> Run:
             return run_services.start_run(
                 db,
                 project,
@@ -225,10 +226,10 @@ def _interrupts(inline: bool) -> Iterator[Interrupts | None]:
 def _execute_here(
     db: Database,
     interrupts: Interrupts,
-    begin: Callable[[LeaseHolder], dict[str, Any]],
+    begin: Callable[[LeaseHolder], Run],
     *,
     follow: bool,
-) -> dict[str, Any]:
+) -> Run:
     return execute_here(
         db,
         _worker(db, concurrency=1),
@@ -240,7 +241,7 @@ def _execute_here(
     )
 
 
-def _follow(db: Database, run_id: str) -> dict[str, Any]:
+def _follow(db: Database, run_id: str) -> Run:
     err_console.print(f"run {run_id}", style="dim")
     try:
         return asyncio.run(follow_run(db, run_id, console))
@@ -249,7 +250,7 @@ def _follow(db: Database, run_id: str) -> dict[str, Any]:
         raise typer.Exit(130) from None
 
 
-def _print_ending(final: dict[str, Any], follow: bool, as_json: bool) -> None:
+def _print_ending(final: Run, follow: bool, as_json: bool) -> None:
     """How an executed or followed run ended; exit 1 when it failed or was cancelled."""
     if as_json:
         _print_json(final)
@@ -314,7 +315,7 @@ def resume(
     with _interrupts(inline) as interrupts, _database() as db:
         run_id = run_services.expand_run_ref(db, run_id)
 
-        def resume_it(claim_for: LeaseHolder | None = None) -> dict[str, Any]:
+        def resume_it(claim_for: LeaseHolder | None = None) -> Run:
             return run_services.resume_run(db, run_id, claim_for=claim_for)
 
         if interrupts is not None:
@@ -398,7 +399,7 @@ def worker(
     with _database() as db:
         running = _worker(db, concurrency)
         err_console.print(
-            f"worker {running.owner} ({running.concurrency} at a time); Ctrl-C to stop",
+            f"worker {running.worker_id} ({running.concurrency} at a time); Ctrl-C to stop",
             style="dim",
         )
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -11,16 +10,17 @@ from rich.live import Live
 from stepstone.cli.render import is_interrupted, run_panel
 from stepstone.services.runs import get_run
 from stepstone.store.database import Database
+from stepstone.store.records import Run
+from stepstone.vocabulary import SETTLED_RUN_STATUSES
 
 REFRESH_SECONDS = 0.25
-SETTLED = ("completed", "failed", "cancelled", "paused")
 
 
-async def follow_run(db: Database, run_id: str, console: Console) -> dict[str, Any]:
+async def follow_run(db: Database, run_id: str, console: Console) -> Run:
     """Redraw the run until it completes, fails, is cancelled, paused or interrupted."""
     run = await asyncio.to_thread(get_run, db, run_id)
     with Live(run_panel(run), console=console, refresh_per_second=8, transient=False) as live:
-        while run["status"] not in SETTLED and not is_interrupted(run):
+        while run["status"] not in SETTLED_RUN_STATUSES and not is_interrupted(run):
             await asyncio.sleep(REFRESH_SECONDS)
             run = await asyncio.to_thread(get_run, db, run_id)
             live.update(run_panel(run))

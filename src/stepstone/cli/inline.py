@@ -20,7 +20,9 @@ from rich.console import Console
 from stepstone.cli.follow import follow_run
 from stepstone.services import runs as run_services
 from stepstone.store.database import Database
-from stepstone.store.runs import LeaseHolder
+from stepstone.store.leases import LeaseHolder
+from stepstone.store.records import Run, RunSummary
+from stepstone.vocabulary import RESUMABLE_RUN_STATUSES, RunStatus
 from stepstone.worker.worker import Worker
 
 INTERRUPTED_EXIT_CODE = 130
@@ -82,12 +84,12 @@ def execute_here(
     db: Database,
     worker: Worker,
     interrupts: Interrupts,
-    begin: Callable[[LeaseHolder], dict[str, Any]],
+    begin: Callable[[LeaseHolder], Run],
     *,
     console: Console,
     err_console: Console,
     follow: bool,
-) -> dict[str, Any]:
+) -> Run:
     """Create or resume a run with ``begin`` (which takes it for ``worker`` in the same
     transaction), execute it here and return the run as it ended. Interrupted, it prints
     one line saying how to resume and exits 130."""
@@ -131,10 +133,10 @@ async def _execute(
         await execution
 
 
-def _resumable(run: dict[str, Any]) -> bool:
-    if run["status"] == "running":
+def _resumable(run: RunSummary) -> bool:
+    if run["status"] == RunStatus.RUNNING:
         return not run["is_live"]
-    return run["status"] in run_services.RESUMABLE_STATUSES
+    return run["status"] in RESUMABLE_RUN_STATUSES
 
 
 def _exit_interrupted(err_console: Console, interrupts: Interrupts) -> None:

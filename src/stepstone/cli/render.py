@@ -9,6 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from stepstone.store.records import Run, RunSummary
+
 STATUS_STYLE = {
     "pending": ("○", "dim"),
     "running": ("◐", "yellow"),
@@ -45,11 +47,11 @@ def duration(start: str | None, end: str | None) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
 
 
-def is_interrupted(run: dict[str, Any]) -> bool:
+def is_interrupted(run: RunSummary) -> bool:
     return run["status"] == "running" and not run["is_live"]
 
 
-def run_panel(run: dict[str, Any]) -> Group:
+def run_panel(run: Run) -> Group:
     """A run with its steps, as `show` and `--follow` print it."""
     header = Text.assemble(
         (run["name"], "bold"),
@@ -86,7 +88,7 @@ def run_panel(run: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def runs_table(runs: list[dict[str, Any]]) -> Table:
+def runs_table(runs: list[RunSummary]) -> Table:
     table = Table(box=None, header_style="dim")
     for column in ("id", "workflow", "name", "status", "resumes", "created"):
         table.add_column(column)

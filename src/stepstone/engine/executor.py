@@ -26,11 +26,15 @@ from stepstone.errors import (
 )
 from stepstone.steps.cli import LineSink
 from stepstone.store.journal import JournalWriter, LogLine, StepRecord
+from stepstone.vocabulary import EventType, RunStatus, StepStatus
 
 LOG_FLUSH_SECONDS = 0.2
 LOG_BUFFER_LIMIT = 100_000
 log = logging.getLogger(__name__)
-OutcomeStatus = Literal["completed", "failed", "paused", "cancelled", "lease_lost"]
+OutcomeStatus = Literal[
+    RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.PAUSED, RunStatus.CANCELLED, "lease_lost"
+]
+"""How an execution ended: the run's new status, or ``lease_lost`` (nothing to write)."""
 
 _current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "stepstone_current_step", default=None
@@ -68,7 +72,7 @@ def describe_exception(exc: BaseException) -> str:
 
 
 class RunExecution:
-    """One execution of a run by a worker that holds its lease as ``owner``."""
+    """One execution of a run by a worker that holds its lease as ``lease_token``."""
 
     def __init__(
         self,
@@ -77,13 +81,13 @@ class RunExecution:
         args: dict[str, Any],
         definition: WorkflowDefinition,
         journal: JournalWriter,
-        owner: str,
+        lease_token: str,
     ) -> None:
         self.run_info = run_info
         self._args = args
         self._definition = definition
         self._journal = journal
-        self._owner = owner
+        self._lease_token = lease_token
         self._records: dict[str, StepRecord] = {}
         self._started_phases: set[str] = set()
         self._keys = StepKeys()
@@ -108,24 +112,24 @@ class RunExecution:
         try:
             async with run_timeout:
                 value = await self._definition(Context(self, self._args))
-            return Outcome("completed", result=encode_result("(workflow result)", value))
+            return Outcome(RunStatus.COMPLETED, result=encode_result("(workflow result)", value))
         except RunPaused:
-            return Outcome("paused")
+            return Outcome(RunStatus.PAUSED)
         except RunCancelled:
-            return Outcome("cancelled")
+            return Outcome(RunStatus.CANCELLED)
         except asyncio.CancelledError:
             if self.cancel_requested:
-                return Outcome("cancelled")
+                return Outcome(RunStatus.CANCELLED)
             raise
         except LeaseLost as exc:
             return Outcome("lease_lost", error=exc.message)
         except TimeoutError as exc:
             if run_timeout.expired():
                 limit = self._definition.timeout_seconds
-                return Outcome("failed", error=f"run timed out after {limit:g} s")
-            return Outcome("failed", error=describe_exception(exc))
+                return Outcome(RunStatus.FAILED, error=f"run timed out after {limit:g} s")
+            return Outcome(RunStatus.FAILED, error=describe_exception(exc))
         except Exception as exc:
-            return Outcome("failed", error=describe_exception(exc))
+            return Outcome(RunStatus.FAILED, error=describe_exception(exc))
         finally:
             flusher.cancel()
             await self._flush_logs()
@@ -176,7 +180,7 @@ class RunExecution:
     ) -> Any:
         key = self._keys.next(step_id, _current_phase.get())
         record = self._records.get(key)
-        if record is not None and record.status == "completed":
+        if record is not None and record.status == StepStatus.COMPLETED:
             self._unreplayed -= 1
             return decode_result(record.output)
         self._unreplayed = 0  # from this step on, the run does new work
@@ -191,7 +195,7 @@ class RunExecution:
             final = attempt_index == retries or not attempt.retryable
             await self._record_attempt(record, attempt_id, attempt, final=final)
             if final:
-                await self._event("step_failed", attempt.error, step_key=key)
+                await self._event(EventType.STEP_FAILED, attempt.error, step_key=key)
                 raise StepFailed(key, attempt.error)
             await asyncio.sleep(retry_backoff * 2**attempt_index)
         raise AssertionError("unreachable: the last attempt either returns or raises")
@@ -209,7 +213,7 @@ class RunExecution:
         flags, started, attempt_id = await self._journal.call(
             lambda j: j.start_attempt(
                 run_id=self.run_info.id,
-                owner=self._owner,
+                lease_token=self._lease_token,
                 key=key,
                 name=step_id,
                 phase=_current_phase.get(),
@@ -251,19 +255,23 @@ class RunExecution:
     async def _record_attempt(
         self, record: StepRecord, attempt_id: int, attempt: AttemptResult, *, final: bool
     ) -> None:
-        run_id, owner = self.run_info.id, self._owner
+        run_id, lease_token = self.run_info.id, self._lease_token
         if attempt.output is not None:
             output = attempt.output
             await self._journal.call(
                 lambda j: j.complete_attempt(
-                    run_id=run_id, owner=owner, record=record, attempt_id=attempt_id, output=output
+                    run_id=run_id,
+                    lease_token=lease_token,
+                    record=record,
+                    attempt_id=attempt_id,
+                    output=output,
                 )
             )
             return
         await self._journal.call(
             lambda j: j.fail_attempt(
                 run_id=run_id,
-                owner=owner,
+                lease_token=lease_token,
                 record=record,
                 attempt_id=attempt_id,
                 error=attempt.error,
@@ -288,7 +296,7 @@ class RunExecution:
         try:
             if phase_id not in self._started_phases:
                 self._started_phases.add(phase_id)
-                await self._event("phase_started", None, phase=phase_id)
+                await self._event(EventType.PHASE_STARTED, None, phase=phase_id)
             yield
         finally:
             _current_phase.reset(token)
@@ -296,7 +304,7 @@ class RunExecution:
     async def annotate(self, markdown: str) -> None:
         self._annotations += 1
         await self._event(
-            "annotation",
+            EventType.ANNOTATION,
             markdown,
             phase=_current_phase.get(),
             dedupe_key=f"annotation#{self._annotations}",
@@ -314,7 +322,7 @@ class RunExecution:
         await self._journal.call(
             lambda j: j.add_event(
                 run_id=self.run_info.id,
-                owner=self._owner,
+                lease_token=self._lease_token,
                 type=type,
                 message=message,
                 phase=phase or _current_phase.get(),

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+
+from stepstone.live.messages import LiveMessage, Outgoing
 
 QUEUE_LIMIT = 10_000
-
-
-@dataclass(frozen=True)
-class Message:
-    channel: str
-    type: str
-    data: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return {"channel": self.channel, "type": self.type, "data": self.data}
 
 
 @dataclass(eq=False)
@@ -28,7 +18,7 @@ class Subscription:
 
     user_id: str | None = None
     channels: set[str] = field(default_factory=set)
-    queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    queue: asyncio.Queue[LiveMessage] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     overflowed: bool = False
 
 
@@ -47,19 +37,17 @@ class EventBus:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
-    def publish(
-        self, channels: Iterable[str], type: str, data: dict[str, Any], *, owner: str | None
-    ) -> None:
-        """Deliver to subscriptions on ``channels``; a message about a run of user ``owner``
-        reaches only that user's subscriptions (``owner`` None: everyone's)."""
-        ordered = list(channels)
+    def publish(self, message: Outgoing) -> None:
+        """Deliver to subscriptions on the message's channels; a message about a run of a
+        user reaches only that user's subscriptions (and those of no user: admins, tests)."""
         for subscription in self._subscriptions:
-            if owner is not None and subscription.user_id not in (None, owner):
+            if message.user_id is not None and subscription.user_id not in (None, message.user_id):
                 continue
-            channel = next((c for c in ordered if c in subscription.channels), None)
+            channel = next((c for c in message.channels if c in subscription.channels), None)
             if channel is None:
                 continue
+            sent: LiveMessage = {"channel": channel, "type": message.type, "data": message.data}
             try:
-                subscription.queue.put_nowait(Message(channel, type, data))
+                subscription.queue.put_nowait(sent)
             except asyncio.QueueFull:
                 subscription.overflowed = True

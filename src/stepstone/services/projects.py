@@ -5,23 +5,23 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from stepstone.engine.loader import discover, files_signature
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound
-from stepstone.services.views import definition_view, project_view
 from stepstone.store import projects as store
 from stepstone.store import runs as run_store
 from stepstone.store.database import Database
-from stepstone.worker.lease import is_live
+from stepstone.store.leases import is_live
+from stepstone.store.records import DefinitionList, Project, definition_record, project_record
 
 
 def add_project(
     db: Database, path: str | Path, *, name: str | None = None, user_id: str | None = None
-) -> dict[str, Any]:
+) -> Project:
     """Register a directory as a project and discover its workflows."""
     directory = usable_path(path).resolve()
     if not directory.is_dir():
@@ -41,7 +41,7 @@ def add_project(
         project = store.find_project_txn(conn, id=project_id)
     assert project is not None
     sync_definitions(db, project)
-    return project_view(project)
+    return project_record(project)
 
 
 def usable_path(text: str | Path) -> Path:
@@ -55,9 +55,9 @@ def usable_path(text: str | Path) -> Path:
         raise InvalidInput(f"{text}: {exc}") from exc
 
 
-def list_projects(db: Database) -> list[dict[str, Any]]:
+def list_projects(db: Database) -> list[Project]:
     with db.transaction() as conn:
-        return [project_view(p) for p in store.list_projects_txn(conn)]
+        return [project_record(p) for p in store.list_projects_txn(conn)]
 
 
 def resolve_project_txn(conn: Connection, ref: str) -> RowMapping:
@@ -71,9 +71,9 @@ def resolve_project_txn(conn: Connection, ref: str) -> RowMapping:
     return project
 
 
-def get_project(db: Database, ref: str) -> dict[str, Any]:
+def get_project(db: Database, ref: str) -> Project:
     with db.transaction() as conn:
-        return project_view(resolve_project_txn(conn, ref))
+        return project_record(resolve_project_txn(conn, ref))
 
 
 def sync_definitions(db: Database, project: RowMapping, *, force: bool = False) -> None:
@@ -126,7 +126,7 @@ def sync_all_definitions(db: Database) -> None:
 
 def list_definitions(
     db: Database, project_ref: str, *, sync: Literal["never", "if_changed", "always"]
-) -> dict[str, Any]:
+) -> DefinitionList:
     """The project's workflows and the files that failed to load, after importing the
     definition files again ``always``, ``if_changed`` since the last import, or ``never``."""
     with db.read() as conn:
@@ -137,13 +137,13 @@ def list_definitions(
         definitions = store.definitions_of_project_txn(conn, project["id"])
         errors = store.definition_errors_txn(conn, project["id"])
     return {
-        "project": project_view(project),
-        "definitions": [definition_view(d) for d in definitions],
+        "project": project_record(project),
+        "definitions": [definition_record(d) for d in definitions],
         "errors": [{"file_path": e["file_path"], "error": e["error"]} for e in errors],
     }
 
 
-def rename_project(db: Database, project_id: str, name: str) -> dict[str, Any]:
+def rename_project(db: Database, project_id: str, name: str) -> Project:
     name = name.strip()
     if not name:
         raise InvalidInput("a project needs a name")
@@ -153,7 +153,7 @@ def rename_project(db: Database, project_id: str, name: str) -> dict[str, Any]:
         if other is not None and other["id"] != project["id"]:
             raise InvalidInput(f"a project named {name!r} exists already")
         store.update_project_txn(conn, project["id"], name=name)
-        return project_view(_project_by_id_txn(conn, project_id))
+        return project_record(_project_by_id_txn(conn, project_id))
 
 
 def delete_project(db: Database, project_id: str, *, user_id: str | None = None) -> None:
@@ -179,6 +179,6 @@ def _project_by_id_txn(conn: Connection, project_id: str) -> RowMapping:
     return project
 
 
-def get_project_by_id(db: Database, project_id: str) -> dict[str, Any]:
+def get_project_by_id(db: Database, project_id: str) -> Project:
     with db.read() as conn:
-        return project_view(_project_by_id_txn(conn, project_id))
+        return project_record(_project_by_id_txn(conn, project_id))

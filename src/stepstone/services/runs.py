@@ -14,14 +14,27 @@ from sqlalchemy import Connection, RowMapping
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound, NotResumable
 from stepstone.services.args import validate_args
 from stepstone.services.projects import resolve_project_txn, sync_definitions, usable_path
-from stepstone.services.views import log_view, run_summary_view, run_view
+from stepstone.store import leases
 from stepstone.store import projects as project_store
 from stepstone.store import runs as store
 from stepstone.store.database import Database
 from stepstone.store.journal import dumps
-from stepstone.worker.lease import is_live
+from stepstone.store.leases import LeaseHolder, is_live
+from stepstone.store.records import (
+    LogLine,
+    Run,
+    RunSummary,
+    log_record,
+    run_record,
+    run_summary_record,
+)
+from stepstone.vocabulary import (
+    RESUMABLE_RUN_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    EventType,
+    RunStatus,
+)
 
-RESUMABLE_STATUSES = ("running", "paused", "failed")
 RUN_MODES = ("stay", "branch", "worktree")
 MIN_ID_PREFIX = 4
 
@@ -63,10 +76,10 @@ def load_run_txn(
     return run
 
 
-def _view_txn(conn: Connection, run_id: str) -> dict[str, Any]:
+def _view_txn(conn: Connection, run_id: str) -> Run:
     run = store.get_run_txn(conn, run_id)
     assert run is not None
-    return run_view(
+    return run_record(
         run,
         store.steps_of_run_txn(conn, run_id),
         store.attempts_of_run_txn(conn, run_id),
@@ -85,7 +98,7 @@ def run_fingerprint(db: Database, run_id: str, *, user_id: str | None = None) ->
     return (row["updated_at"], row["steps_updated_at"], row["last_event_id"], is_live(row))
 
 
-def get_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
+def get_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
     """The run object of SPEC 6, with steps, attempts and events."""
     with db.read() as conn:
         return _view_txn(conn, load_run_txn(conn, run_id, user_id=user_id)["id"])
@@ -100,7 +113,7 @@ def list_runs(
     limit: int = 50,
     cursor: str | None = None,
     user_id: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[RunSummary], str | None]:
     """Runs newest first, and the cursor of the next page (None on the last page)."""
     after = _decode_cursor(cursor) if cursor else None
     with db.read() as conn:
@@ -114,7 +127,7 @@ def list_runs(
             after=after,
             limit=limit + 1,
         )
-    page = [run_summary_view(row) for row in rows[:limit]]
+    page = [run_summary_record(row) for row in rows[:limit]]
     more = len(rows) > limit
     return page, _encode_cursor(rows[limit - 1]) if more and page else None
 
@@ -147,8 +160,8 @@ def start_run(
     mode: str = "stay",
     base_branch: str | None = None,
     branch_name: str | None = None,
-    claim_for: store.LeaseHolder | None = None,
-) -> dict[str, Any]:
+    claim_for: LeaseHolder | None = None,
+) -> Run:
     """Queue a run of ``workflow`` (its id, or its definition id) after checking everything
     that can be checked now; bad input changes nothing. With ``claim_for`` the run is not
     queued but taken by that holder in the same transaction (``--inline``): it starts
@@ -187,7 +200,7 @@ def start_run(
             },
         )
         if claim_for is not None:
-            store.claim_run_txn(conn, run_id, claim_for)
+            leases.claim_run_txn(conn, run_id, claim_for)
         return _view_txn(conn, run_id)
 
 
@@ -221,81 +234,81 @@ def resume_run(
     run_id: str,
     *,
     user_id: str | None = None,
-    claim_for: store.LeaseHolder | None = None,
-) -> dict[str, Any]:
+    claim_for: LeaseHolder | None = None,
+) -> Run:
     """Queue an interrupted, paused or failed run again (SPEC 3.7). Completed steps will be
     reused; interrupted and failed steps run again with the current code. ``claim_for`` as
     for :func:`start_run`."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         status = run["status"]
-        if status not in RESUMABLE_STATUSES:
+        if status not in RESUMABLE_RUN_STATUSES:
             raise NotResumable(
                 f"run {run['id']} is {status}; only interrupted, paused or failed runs resume"
             )
-        if status == "running" and is_live(run):
+        if status == RunStatus.RUNNING and is_live(run):
             raise Conflict(f"run {run['id']} is running in a live worker; it cannot resume now")
         store.reset_running_steps_txn(conn, run["id"])
         store.update_run_txn(
             conn,
             run["id"],
-            status="pending",
+            status=RunStatus.PENDING,
             error_message=None,
             completed_at=None,
             resume_count=run["resume_count"] + 1,
-            **store.NO_LEASE,
+            **leases.NO_LEASE,
         )
-        store.add_event_txn(conn, run["id"], "workflow_resumed", f"resumed from {status}")
+        store.add_event_txn(conn, run["id"], EventType.WORKFLOW_RESUMED, f"resumed from {status}")
         if claim_for is not None:
-            store.claim_run_txn(conn, run["id"], claim_for)
+            leases.claim_run_txn(conn, run["id"], claim_for)
         project = project_store.find_project_txn(conn, id=run["project_id"])
     assert project is not None
     sync_definitions(db, project)
     return get_run(db, run["id"])
 
 
-def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
+def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
     """Pause at the next step boundary: a live run is asked to, a queued or interrupted one
     is paused at once."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
-        if run["status"] not in ("pending", "running"):
+        if run["status"] not in (RunStatus.PENDING, RunStatus.RUNNING):
             raise NotResumable(f"run {run['id']} is {run['status']}; only active runs pause")
         if is_live(run):
             store.update_run_txn(conn, run["id"], pause_requested=True)
-            store.add_event_txn(conn, run["id"], "pause_requested")
+            store.add_event_txn(conn, run["id"], EventType.PAUSE_REQUESTED)
         else:
             store.reset_running_steps_txn(conn, run["id"])
             store.update_run_txn(
-                conn, run["id"], status="paused", paused_at=time.time(), **store.NO_LEASE
+                conn, run["id"], status=RunStatus.PAUSED, paused_at=time.time(), **leases.NO_LEASE
             )
-            store.add_event_txn(conn, run["id"], "workflow_paused")
+            store.add_event_txn(conn, run["id"], EventType.WORKFLOW_PAUSED)
         return _view_txn(conn, run["id"])
 
 
-def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> dict[str, Any]:
+def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
     """Cancel now: a live run's worker kills the running step; any other unfinished run is
     cancelled at once. Cancelled is final."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
-        if run["status"] in store.TERMINAL_STATUSES:
+        if run["status"] in TERMINAL_RUN_STATUSES:
             raise NotResumable(f"run {run['id']} is {run['status']} already")
         if is_live(run):
             store.update_run_txn(conn, run["id"], cancel_requested=True)
-            store.add_event_txn(conn, run["id"], "cancel_requested")
+            store.add_event_txn(conn, run["id"], EventType.CANCEL_REQUESTED)
         else:
             now = time.time()
             store.update_run_txn(
                 conn,
                 run["id"],
-                status="cancelled",
+                status=RunStatus.CANCELLED,
                 cancelled_at=now,
                 completed_at=now,
                 current_phase=None,
-                **store.NO_LEASE,
+                **leases.NO_LEASE,
             )
             store.cancel_unfinished_steps_txn(conn, run["id"])
-            store.add_event_txn(conn, run["id"], "workflow_cancelled")
+            store.add_event_txn(conn, run["id"], EventType.WORKFLOW_CANCELLED)
         return _view_txn(conn, run["id"])
 
 
@@ -306,7 +319,7 @@ def run_logs(
     step: str | None = None,
     after_id: int = 0,
     user_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[LogLine]:
     """The run's output lines, or one step's (``step``: its key or id)."""
     with db.read() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id)
@@ -317,7 +330,7 @@ def run_logs(
                 raise NotFound(f"run {run['id']} has no step {step!r}")
             step_key = found["key"]
         lines = store.logs_of_run_txn(conn, run["id"], step_key=step_key, after_id=after_id)
-        return [log_view(line) for line in lines]
+        return [log_record(line) for line in lines]
 
 
 def delete_run(db: Database, run_id: str, *, user_id: str | None = None) -> None:

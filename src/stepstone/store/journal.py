@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from stepstone.errors import LeaseLost
 from stepstone.store.database import configure_sqlite_connection
+from stepstone.store.leases import FENCE_SQL, FENCED_SQL
 
 
 @dataclass(slots=True)
@@ -52,9 +53,6 @@ class RunFlags:
 T = TypeVar("T")
 LogLine = tuple[str | None, str | None, str, str, float]
 """``(step_key, phase, stream, line, created_at)``"""
-
-_FENCE = "SELECT pause_requested, cancel_requested FROM workflow_runs WHERE id=? AND lease_owner=?"
-_FENCED = "EXISTS (SELECT 1 FROM workflow_runs WHERE id=? AND lease_owner=?)"
 
 
 class Journal:
@@ -89,8 +87,8 @@ class Journal:
         cur.execute("COMMIT")
 
     @staticmethod
-    def _fence(cur: sqlite3.Cursor, run_id: str, owner: str) -> RunFlags:
-        row = cur.execute(_FENCE, (run_id, owner)).fetchone()
+    def _fence(cur: sqlite3.Cursor, run_id: str, lease_token: str) -> RunFlags:
+        row = cur.execute(FENCE_SQL, (run_id, lease_token)).fetchone()
         if row is None:
             raise LeaseLost(f"run {run_id} is no longer leased to this worker")
         return RunFlags(bool(row[0]), bool(row[1]))
@@ -113,7 +111,7 @@ class Journal:
         self,
         *,
         run_id: str,
-        owner: str,
+        lease_token: str,
         key: str,
         name: str,
         phase: str | None,
@@ -124,7 +122,7 @@ class Journal:
         """The running marker. Returns the run's control flags and, unless a pause or cancel
         was requested (then nothing is written), the step's record and the attempt's row id."""
         with self._transaction(durable=False) as (cur, now):
-            flags = self._fence(cur, run_id, owner)
+            flags = self._fence(cur, run_id, lease_token)
             if flags.pause_requested or flags.cancel_requested:
                 return flags, record, 0
             if record is None:
@@ -153,14 +151,14 @@ class Journal:
         return flags, record, int(attempt_id)
 
     def complete_attempt(
-        self, *, run_id: str, owner: str, record: StepRecord, attempt_id: int, output: str
+        self, *, run_id: str, lease_token: str, record: StepRecord, attempt_id: int, output: str
     ) -> None:
         """The completion: output and ``completed`` in one durable transaction."""
         with self._transaction(durable=True) as (cur, now):
             cur.execute(
                 "UPDATE workflow_steps SET status='completed', output=?, error_message=NULL,"
-                f" completed_at=?, updated_at=? WHERE id=? AND {_FENCED}",
-                (output, now, now, record.id, run_id, owner),
+                f" completed_at=?, updated_at=? WHERE id=? AND {FENCED_SQL}",
+                (output, now, now, record.id, run_id, lease_token),
             )
             if cur.rowcount != 1:
                 raise LeaseLost(f"run {run_id} is no longer leased to this worker")
@@ -175,7 +173,7 @@ class Journal:
         self,
         *,
         run_id: str,
-        owner: str,
+        lease_token: str,
         record: StepRecord,
         attempt_id: int,
         error: str,
@@ -185,7 +183,7 @@ class Journal:
     ) -> None:
         """An attempt that raised (or was cancelled). ``final`` also marks the step."""
         with self._transaction(durable=True) as (cur, now):
-            self._fence(cur, run_id, owner)
+            self._fence(cur, run_id, lease_token)
             cur.execute(
                 "UPDATE step_attempts SET status=?, error_message=?, error_traceback=?,"
                 " completed_at=? WHERE id=?",
@@ -203,7 +201,7 @@ class Journal:
         self,
         *,
         run_id: str,
-        owner: str,
+        lease_token: str,
         type: str,
         message: str | None = None,
         phase: str | None = None,
@@ -211,7 +209,7 @@ class Journal:
         dedupe_key: str | None = None,
     ) -> None:
         with self._transaction(durable=False) as (cur, now):
-            self._fence(cur, run_id, owner)
+            self._fence(cur, run_id, lease_token)
             cur.execute(
                 "INSERT INTO run_events (run_id, type, message, phase, step_key, dedupe_key,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, or_, select, update
@@ -20,8 +19,7 @@ from stepstone.store.schema import (
     workflow_runs,
     workflow_steps,
 )
-
-TERMINAL_STATUSES = ("completed", "cancelled")
+from stepstone.vocabulary import AttemptStatus, EventType, RunStatus, StepStatus
 
 
 def insert_run_txn(conn: Connection, values: dict[str, Any]) -> str:
@@ -30,7 +28,7 @@ def insert_run_txn(conn: Connection, values: dict[str, Any]) -> str:
     conn.execute(
         workflow_runs.insert().values(
             id=run_id,
-            status="pending",
+            status=RunStatus.PENDING,
             resume_count=0,
             pause_requested=False,
             cancel_requested=False,
@@ -39,7 +37,7 @@ def insert_run_txn(conn: Connection, values: dict[str, Any]) -> str:
             **values,
         )
     )
-    add_event_txn(conn, run_id, "workflow_created")
+    add_event_txn(conn, run_id, EventType.WORKFLOW_CREATED)
     return run_id
 
 
@@ -165,7 +163,7 @@ def logs_of_run_txn(
 def add_event_txn(
     conn: Connection,
     run_id: str,
-    type: str,
+    type: EventType,
     message: str | None = None,
     *,
     phase: str | None = None,
@@ -191,151 +189,52 @@ def update_run_txn(conn: Connection, run_id: str, **values: Any) -> None:
     )
 
 
-@dataclass(frozen=True)
-class LeaseHolder:
-    """Who takes a run: the worker ``worker_id`` (process ``pid`` on ``host``), under a
-    lease token of its own for this claim, for ``lease_seconds`` until a heartbeat."""
-
-    worker_id: str
-    lease_token: str
-    host: str
-    pid: int
-    lease_seconds: float
-
-
-def _leased(holder: LeaseHolder, now: float) -> dict[str, Any]:
-    """The columns of a run that ``holder`` just took."""
-    return {
-        "status": "running",
-        "lease_owner": holder.lease_token,
-        "lease_expires_at": now + holder.lease_seconds,
-        "owner_host": holder.host,
-        "owner_pid": holder.pid,
-        "started_at": func.coalesce(workflow_runs.c.started_at, now),
-        "updated_at": now,
-    }
-
-
-def claim_next_run_txn(conn: Connection, holder: LeaseHolder) -> str | None:
-    """Take the oldest queued run for ``holder``; ``None`` when none is queued. The status
-    check sits in the UPDATE itself, so two workers can never both take a run."""
-    now = time.time()
-    candidate = (
-        select(workflow_runs.c.id)
-        .where(workflow_runs.c.status == "pending")
-        .order_by(workflow_runs.c.created_at)
-        .limit(1)
-        .scalar_subquery()
-    )
-    row = conn.execute(
-        update(workflow_runs)
-        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == "pending")
-        .values(**_leased(holder, now))
-        .returning(workflow_runs.c.id)
-    ).first()
-    if row is None:
-        return None
-    add_event_txn(conn, str(row[0]), "workflow_started", holder.worker_id)
-    return str(row[0])
-
-
-def claim_run_txn(conn: Connection, run_id: str, holder: LeaseHolder) -> bool:
-    """Take one given queued run for ``holder`` (``--inline``, in the transaction that
-    queued it); False when it is not queued any more."""
-    now = time.time()
-    runs = workflow_runs.c
-    result = conn.execute(
-        update(workflow_runs)
-        .where(runs.id == run_id, runs.status == "pending")
-        .values(**_leased(holder, now))
-    )
-    if result.rowcount != 1:
-        return False
-    add_event_txn(conn, run_id, "workflow_started", holder.worker_id)
-    return True
-
-
-def renew_leases_txn(conn: Connection, *, leases: Sequence[str], lease_seconds: float) -> None:
-    """The heartbeat: extend these leases (and no other, so a run this worker gave up on
-    expires)."""
-    conn.execute(
-        update(workflow_runs)
-        .where(workflow_runs.c.lease_owner.in_(leases), workflow_runs.c.status == "running")
-        .values(lease_expires_at=time.time() + lease_seconds)
-    )
-
-
-def control_flags_txn(conn: Connection, *, leases: Sequence[str]) -> Sequence[RowMapping]:
-    """Pause and cancel requests for the runs held under these leases."""
-    return (
-        conn.execute(
-            select(
-                workflow_runs.c.lease_owner,
-                workflow_runs.c.pause_requested,
-                workflow_runs.c.cancel_requested,
-            ).where(workflow_runs.c.lease_owner.in_(leases), workflow_runs.c.status == "running")
-        )
-        .mappings()
-        .all()
-    )
-
-
-NO_LEASE: dict[str, Any] = {
-    "lease_owner": None,
-    "lease_expires_at": None,
-    "owner_pid": None,
-    "owner_host": None,
-    "pause_requested": False,
-    "cancel_requested": False,
-}
-"""The columns that say no worker holds the run."""
-
-
-def release_run_txn(conn: Connection, run_id: str, owner: str, **values: Any) -> bool:
-    """Write the run's outcome and drop the lease, only if ``owner`` still holds it."""
-    result = conn.execute(
-        update(workflow_runs)
-        .where(workflow_runs.c.id == run_id, workflow_runs.c.lease_owner == owner)
-        .values(updated_at=time.time(), **{**NO_LEASE, **values})
-    )
-    return result.rowcount == 1
-
-
 def settle_running_steps_txn(
-    conn: Connection, run_id: str, *, step_status: str, attempt_status: str, message: str | None
+    conn: Connection,
+    run_id: str,
+    *,
+    step_status: StepStatus,
+    attempt_status: AttemptStatus,
+    message: str | None,
 ) -> None:
     """Close the steps an execution left ``running``: their open attempt gets
     ``attempt_status``, the step ``step_status`` (``pending`` also clears ``started_at``, so
     the step reads as not started)."""
     now = time.time()
     running = select(workflow_steps.c.id).where(
-        workflow_steps.c.run_id == run_id, workflow_steps.c.status == "running"
+        workflow_steps.c.run_id == run_id, workflow_steps.c.status == StepStatus.RUNNING
     )
     conn.execute(
         update(step_attempts)
-        .where(step_attempts.c.step_id.in_(running), step_attempts.c.status == "running")
+        .where(
+            step_attempts.c.step_id.in_(running), step_attempts.c.status == AttemptStatus.RUNNING
+        )
         .values(status=attempt_status, completed_at=now, error_message=message)
     )
     step_values: dict[str, Any] = {"status": step_status, "updated_at": now}
-    if step_status == "pending":
+    if step_status == StepStatus.PENDING:
         step_values["started_at"] = None
     else:
         step_values.update(completed_at=now, error_message=message)
     conn.execute(
         update(workflow_steps)
-        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == "running")
+        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == StepStatus.RUNNING)
         .values(**step_values)
     )
 
 
 def cancel_unfinished_steps_txn(conn: Connection, run_id: str) -> None:
     settle_running_steps_txn(
-        conn, run_id, step_status="cancelled", attempt_status="cancelled", message="cancelled"
+        conn,
+        run_id,
+        step_status=StepStatus.CANCELLED,
+        attempt_status=AttemptStatus.CANCELLED,
+        message="cancelled",
     )
     conn.execute(
         update(workflow_steps)
-        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == "pending")
-        .values(status="cancelled", completed_at=time.time(), updated_at=time.time())
+        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == StepStatus.PENDING)
+        .values(status=StepStatus.CANCELLED, completed_at=time.time(), updated_at=time.time())
     )
 
 
@@ -343,7 +242,11 @@ def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
     """Resume and pause: interrupted steps go back to ``pending`` (their attempts are kept,
     marked ``interrupted``)."""
     settle_running_steps_txn(
-        conn, run_id, step_status="pending", attempt_status="interrupted", message="interrupted"
+        conn,
+        run_id,
+        step_status=StepStatus.PENDING,
+        attempt_status=AttemptStatus.INTERRUPTED,
+        message="interrupted",
     )
 
 

@@ -12,10 +12,12 @@ from stepstone.engine.definition import WorkflowDefinition
 from stepstone.engine.executor import Outcome, RunExecution
 from stepstone.engine.loader import describe_import_error, load_file
 from stepstone.errors import InvalidInput
+from stepstone.store import leases
 from stepstone.store import runs as run_store
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
 from stepstone.store.projects import find_project_txn, get_definition_txn
+from stepstone.vocabulary import OUTCOME_EVENTS, AttemptStatus, RunStatus, StepStatus
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def load_definition(project_path: str, file_path: str, workflow_id: str) -> Work
 
 
 def prepare_execution(
-    db: Database, run_id: str, journal: JournalWriter, lease: str
+    db: Database, run_id: str, journal: JournalWriter, lease_token: str
 ) -> RunExecution:
     """Read the run and build its execution; raises InvalidInput if its code cannot load."""
     with db.transaction() as conn:
@@ -70,51 +72,50 @@ def prepare_execution(
         args=json.loads(run["args"]),
         definition=definition,
         journal=journal,
-        owner=lease,
+        lease_token=lease_token,
     )
 
 
-_OUTCOME_EVENTS = {
-    "completed": "workflow_completed",
-    "failed": "workflow_failed",
-    "paused": "workflow_paused",
-    "cancelled": "workflow_cancelled",
-}
-
-
-def record_outcome(db: Database, run_id: str, lease: str, outcome: Outcome, now: float) -> bool:
+def record_outcome(
+    db: Database, run_id: str, lease_token: str, outcome: Outcome, now: float
+) -> bool:
     """Write how the execution ended and release the lease; False if the lease was lost
     meanwhile (then nothing is written: the new holder owns the run)."""
     if outcome.status == "lease_lost":
         log.warning("run %s: %s", run_id, outcome.error)
         return False
-    values: dict[str, Any] = {"status": outcome.status, "current_phase": None}
-    if outcome.status == "completed":
+    status = outcome.status
+    values: dict[str, Any] = {"status": status, "current_phase": None}
+    if status == RunStatus.COMPLETED:
         values.update(result=outcome.result, completed_at=now, error_message=None)
-    elif outcome.status == "failed":
+    elif status == RunStatus.FAILED:
         values.update(error_message=outcome.error, completed_at=now)
-    elif outcome.status == "paused":
+    elif status == RunStatus.PAUSED:
         values.update(paused_at=now)
-    elif outcome.status == "cancelled":
+    elif status == RunStatus.CANCELLED:
         values.update(cancelled_at=now, completed_at=now)
     with db.transaction() as conn:
-        if not run_store.release_run_txn(conn, run_id, lease, **values):
+        if not leases.release_run_txn(conn, run_id, lease_token, **values):
             return False
-        if outcome.status == "cancelled":
+        if status == RunStatus.CANCELLED:
             run_store.cancel_unfinished_steps_txn(conn, run_id)
-        elif outcome.status == "paused":
+        elif status == RunStatus.PAUSED:
             run_store.reset_running_steps_txn(conn, run_id)
-        elif outcome.status == "failed":
+        elif status == RunStatus.FAILED:
             # A step cut short by the run's end (the run timeout, an error outside steps).
             run_store.settle_running_steps_txn(
-                conn, run_id, step_status="failed", attempt_status="failed", message=outcome.error
+                conn,
+                run_id,
+                step_status=StepStatus.FAILED,
+                attempt_status=AttemptStatus.FAILED,
+                message=outcome.error,
             )
-        run_store.add_event_txn(conn, run_id, _OUTCOME_EVENTS[outcome.status], outcome.error)
+        run_store.add_event_txn(conn, run_id, OUTCOME_EVENTS[status], outcome.error)
     return True
 
 
-def release_interrupted(db: Database, run_id: str, lease: str) -> None:
+def release_interrupted(db: Database, run_id: str, lease_token: str) -> None:
     """Shutdown: drop the lease and leave the run ``running``, so it shows as interrupted
     and can be resumed."""
     with db.transaction() as conn:
-        run_store.release_run_txn(conn, run_id, lease)
+        leases.release_run_txn(conn, run_id, lease_token)

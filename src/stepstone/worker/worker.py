@@ -21,9 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stepstone.engine.executor import Outcome, RunExecution, describe_exception
 from stepstone.errors import InvalidInput
-from stepstone.store import runs as run_store
+from stepstone.store import leases
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
+from stepstone.vocabulary import RunStatus
 from stepstone.worker.lease import WorkerIdentity
 from stepstone.worker.runner import prepare_execution, record_outcome, release_interrupted
 
@@ -34,10 +35,10 @@ CONTROL_THREADS = 2
 
 @dataclass
 class _Held:
-    """A run this worker holds, under ``lease``."""
+    """A run this worker holds, under ``lease_token``."""
 
     run_id: str
-    lease: str
+    lease_token: str
     execution: RunExecution | None = None
     task: asyncio.Task[Outcome] | None = None
 
@@ -63,8 +64,8 @@ class Worker:
         self._control_pool = ThreadPoolExecutor(CONTROL_THREADS, "stepstone-worker")
 
     @property
-    def owner(self) -> str:
-        return self.identity.owner
+    def worker_id(self) -> str:
+        return self.identity.worker_id
 
     def wake(self) -> None:
         """Look for queued runs now instead of at the next poll."""
@@ -100,12 +101,12 @@ class Worker:
             control.cancel()
             await asyncio.gather(control, return_exceptions=True)
 
-    def holder(self) -> run_store.LeaseHolder:
+    def holder(self) -> leases.LeaseHolder:
         """A new claim of this worker's: hand it to ``start_run`` or ``resume_run``
         (``claim_for``) to take the run in the transaction that queues it, then execute it
         with :meth:`execute_held`."""
-        return run_store.LeaseHolder(
-            worker_id=self.owner,
+        return leases.LeaseHolder(
+            worker_id=self.worker_id,
             lease_token=self._new_lease(),
             host=self.identity.host,
             pid=self.identity.pid,
@@ -141,7 +142,7 @@ class Worker:
     # -- claiming --------------------------------------------------------------------------
 
     def _new_lease(self) -> str:
-        return f"{self.owner}#{next(self._claims)}"
+        return f"{self.worker_id}#{next(self._claims)}"
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._control_pool, fn, *args)
@@ -157,13 +158,13 @@ class Worker:
             await asyncio.wait({future})
             raise
 
-    def _claim_next(self, holder: run_store.LeaseHolder) -> str | None:
+    def _claim_next(self, holder: leases.LeaseHolder) -> str | None:
         with self.db.transaction() as conn:
-            return run_store.claim_next_run_txn(conn, holder)
+            return leases.claim_next_run_txn(conn, holder)
 
-    def _claim(self, run_id: str, holder: run_store.LeaseHolder) -> bool:
+    def _claim(self, run_id: str, holder: leases.LeaseHolder) -> bool:
         with self.db.transaction() as conn:
-            return run_store.claim_run_txn(conn, run_id, holder)
+            return leases.claim_run_txn(conn, run_id, holder)
 
     async def _acquire_slot(self, stop: asyncio.Event) -> bool:
         """Wait for a free slot; False (and no slot held) once ``stop`` is set."""
@@ -202,20 +203,20 @@ class Worker:
         """Execute a run this worker leased and record how it ended. Cancelling the task
         that runs this (the worker stopping) ends the running step's processes and releases
         the lease, leaving the run resumable; so does an error of the worker itself."""
-        self._held[held.lease] = held
+        self._held[held.lease_token] = held
         try:
             outcome = await self._outcome_of(held)
             await self._in_thread_to_the_end(
-                record_outcome, self.db, held.run_id, held.lease, outcome, time.time()
+                record_outcome, self.db, held.run_id, held.lease_token, outcome, time.time()
             )
         except BaseException:
             if held.task is not None:
                 held.task.cancel()
                 await asyncio.gather(held.task, return_exceptions=True)
-            await self._in_thread(release_interrupted, self.db, held.run_id, held.lease)
+            await self._in_thread(release_interrupted, self.db, held.run_id, held.lease_token)
             raise
         finally:
-            self._held.pop(held.lease, None)
+            self._held.pop(held.lease_token, None)
         if self.on_change is not None:
             self.on_change()
         return outcome
@@ -223,10 +224,10 @@ class Worker:
     async def _outcome_of(self, held: _Held) -> Outcome:
         try:
             execution = await self._in_thread(
-                prepare_execution, self.db, held.run_id, self._journal, held.lease
+                prepare_execution, self.db, held.run_id, self._journal, held.lease_token
             )
         except InvalidInput as exc:
-            return Outcome("failed", error=describe_exception(exc))
+            return Outcome(RunStatus.FAILED, error=describe_exception(exc))
         held.execution = execution
         held.task = asyncio.create_task(execution.execute())
         try:
@@ -236,7 +237,7 @@ class Worker:
         except asyncio.CancelledError:
             stopping = asyncio.current_task().cancelling() > 0  # type: ignore[union-attr]
             if held.task.cancelled() and execution.cancel_requested and not stopping:
-                return Outcome("cancelled")  # cancelled before it reached its first await
+                return Outcome(RunStatus.CANCELLED)  # cancelled before it reached its first await
             raise
 
     # -- leases and control ----------------------------------------------------------------
@@ -268,9 +269,11 @@ class Worker:
                     if held.task is not None:
                         held.task.cancel()
 
-    def _read_control(self, leases: list[str], renew: bool) -> list[dict[str, Any]]:
+    def _read_control(self, lease_tokens: list[str], renew: bool) -> list[dict[str, Any]]:
         with self.db.transaction() as conn:
             if renew:
-                run_store.renew_leases_txn(conn, leases=leases, lease_seconds=self.lease_seconds)
-            rows = run_store.control_flags_txn(conn, leases=leases)
+                leases.renew_leases_txn(
+                    conn, lease_tokens=lease_tokens, lease_seconds=self.lease_seconds
+                )
+            rows = leases.control_flags_txn(conn, lease_tokens=lease_tokens)
         return [dict(row) for row in rows]

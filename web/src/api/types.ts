@@ -18,6 +18,14 @@ export type LogLine = Schemas["LogLine"];
 export type User = Schemas["User"];
 export type ErrorResponse = Schemas["ErrorResponse"];
 
+/** The WebSocket's messages and their payloads (documented as components of the API). */
+export type MessageType = Schemas["MessageType"];
+export type RunUpdated = Schemas["RunUpdated"];
+export type StepCreated = Schemas["StepCreated"];
+export type StepUpdated = Schemas["StepUpdated"];
+export type EventCreated = Schemas["EventCreated"];
+export type LogChunk = Schemas["LogChunk"];
+
 export const RUN_STATUSES: readonly RunStatus[] = [
   "running",
   "pending",

@@ -6,36 +6,24 @@
  */
 import type { InfiniteData, QueryClient } from "@tanstack/react-query";
 import { queryKeys } from "../api/queries";
-import type { Attempt, LogLine, Run, RunEvent, RunPage, RunSummary, Step } from "../api/types";
+import type {
+  Attempt,
+  EventCreated,
+  LogChunk,
+  LogLine,
+  MessageType,
+  Run,
+  RunPage,
+  RunSummary,
+  RunUpdated,
+  Step,
+  StepCreated,
+  StepUpdated,
+} from "../api/types";
 import { noteLiveChange, refetchAfterLive } from "./refresh";
 import type { LiveMessage } from "./socket";
 
 type Changes = Record<string, unknown>;
-type LiveStep = Omit<Step, "attempts"> & { attempts?: Attempt[] };
-
-interface RunUpdated {
-  run_id: string;
-  project_id: string;
-  changes: Changes;
-}
-interface StepCreated {
-  run_id: string;
-  step: LiveStep;
-}
-interface StepUpdated {
-  run_id: string;
-  step_id: number;
-  changes: Changes;
-}
-interface EventCreated {
-  run_id: string;
-  event: RunEvent;
-}
-interface LogChunk {
-  run_id: string;
-  step_key: string | null;
-  lines: LogLine[];
-}
 
 const LIST_REFRESH_MS = 300;
 const pendingListRefresh = new WeakSet<QueryClient>();
@@ -59,13 +47,27 @@ function patchRun(client: QueryClient, runId: string, patch: (run: Run) => Run):
   return true;
 }
 
+/** A step's status as its current attempt's: a step back to pending was interrupted. */
+function attemptStatus(status: Step["status"]): Attempt["status"] {
+  switch (status) {
+    case "pending":
+      return "interrupted";
+    case "waiting":
+      return "running";
+    case "skipped":
+      return "cancelled";
+    default:
+      return status;
+  }
+}
+
 /** The current attempt's record follows the step's own status, error and end. */
 function syncAttempts(step: Step): Attempt[] {
   const attempts = [...step.attempts];
   const index = attempts.findIndex((attempt) => attempt.attempt === step.attempt);
   const current: Attempt = {
     attempt: step.attempt,
-    status: step.status === "pending" ? "interrupted" : step.status,
+    status: attemptStatus(step.status),
     error_message: step.error_message,
     started_at: step.started_at ?? attempts[index]?.started_at ?? null,
     completed_at: step.completed_at,
@@ -108,7 +110,7 @@ function stepCreated(client: QueryClient, data: StepCreated): void {
       ...data.step,
       // A step that runs again is no longer the recorded result of an earlier execution.
       reused: (known?.reused ?? false) && data.step.status === "completed",
-      attempts: known?.attempts ?? data.step.attempts ?? [],
+      attempts: known?.attempts ?? [],
     };
     const step: Step = { ...created, attempts: syncAttempts(created) };
     const steps = known
@@ -157,7 +159,7 @@ function logChunk(client: QueryClient, data: LogChunk): void {
   });
 }
 
-const handlers: Record<string, (client: QueryClient, data: never) => void> = {
+const handlers: Record<MessageType, (client: QueryClient, data: never) => void> = {
   "workflow.run.updated": runUpdated,
   "workflow.run.step.created": stepCreated,
   "workflow.run.step.updated": stepUpdated,
@@ -167,7 +169,9 @@ const handlers: Record<string, (client: QueryClient, data: never) => void> = {
 
 /** Apply one message from the server to the cache (other types, like replies, are ignored). */
 export function applyLiveMessage(client: QueryClient, message: LiveMessage): void {
-  const handler = Object.hasOwn(handlers, message.type) ? handlers[message.type] : undefined;
+  const handler = Object.hasOwn(handlers, message.type)
+    ? handlers[message.type as MessageType]
+    : undefined;
   if (handler && message.data !== undefined) handler(client, message.data as never);
 }
 

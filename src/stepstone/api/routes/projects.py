@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from stepstone.api.auth import CurrentUser
-from stepstone.api.schemas import (
-    DefinitionList,
-    Project,
-    ProjectCreate,
-    ProjectUpdate,
-    error_responses,
-)
+from stepstone.api.schemas import ProjectCreate, ProjectUpdate, error_responses
 from stepstone.services import projects as services
+from stepstone.store.records import DefinitionList, Project
 
 router = APIRouter(prefix="/projects")
 NOT_FOUND = error_responses(404)
 
 
 @router.get("", response_model=list[Project])
-def list_projects(request: Request, _user: CurrentUser) -> list[dict[str, Any]]:
+def list_projects(request: Request, _user: CurrentUser) -> list[Project]:
     """Every registered project."""
     return services.list_projects(request.app.state.db)
 
 
 @router.post("", response_model=Project, status_code=201, responses=error_responses(400))
-def create_project(body: ProjectCreate, request: Request, user: CurrentUser) -> dict[str, Any]:
+def create_project(body: ProjectCreate, request: Request, user: CurrentUser) -> Project:
     """Register a directory as a project and discover its workflows."""
     return services.add_project(request.app.state.db, body.path, name=body.name, user_id=user["id"])
 
 
 @router.get("/{project_id}", response_model=Project, responses=NOT_FOUND)
-def get_project(project_id: str, request: Request, _user: CurrentUser) -> dict[str, Any]:
+def get_project(project_id: str, request: Request, _user: CurrentUser) -> Project:
     """One project."""
     return services.get_project_by_id(request.app.state.db, project_id)
 
@@ -41,7 +34,7 @@ def get_project(project_id: str, request: Request, _user: CurrentUser) -> dict[s
 @router.patch("/{project_id}", response_model=Project, responses=error_responses(400, 404))
 def update_project(
     project_id: str, body: ProjectUpdate, request: Request, _user: CurrentUser
-) -> dict[str, Any]:
+) -> Project:
     """Rename a project."""
     return services.rename_project(request.app.state.db, project_id, body.name)
 
@@ -58,7 +51,7 @@ def delete_project(project_id: str, request: Request, user: CurrentUser) -> Resp
 )
 def list_workflow_definitions(
     project_id: str, request: Request, _user: CurrentUser
-) -> dict[str, Any]:
+) -> DefinitionList:
     """The project's workflows, with the files that failed to load, as last discovered."""
     db = request.app.state.db
     project = services.get_project_by_id(db, project_id)
@@ -70,7 +63,7 @@ def list_workflow_definitions(
 )
 def resync_workflow_definitions(
     project_id: str, request: Request, _user: CurrentUser
-) -> dict[str, Any]:
+) -> DefinitionList:
     """Import the definition files again now."""
     db = request.app.state.db
     project = services.get_project_by_id(db, project_id)

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from stepstone.api.auth import CurrentUser
 from stepstone.api.run_cache import json_bytes
-from stepstone.api.schemas import LogLine, Run, RunCreate, RunPage, RunStatus, error_responses
+from stepstone.api.schemas import RunCreate, RunPage, error_responses
 from stepstone.errors import InvalidInput
 from stepstone.services import runs as services
 from stepstone.services.projects import get_project_by_id
+from stepstone.store.records import LogLine, Run
+from stepstone.vocabulary import RunStatus
 
 router = APIRouter(prefix="/workflows")
 CONTROL_ERRORS = error_responses(400, 403, 404, 409)
 
 
-def _changed(request: Request, run: dict[str, Any]) -> dict[str, Any]:
+def _changed(request: Request, run: Run) -> Run:
     """Announce the run as this request left it, and wake the in-process worker and feed."""
     request.app.state.observe_run(run)
     request.app.state.wake()
@@ -26,7 +28,7 @@ def _changed(request: Request, run: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("", response_model=Run, status_code=201, responses=error_responses(400, 404))
-def create_run(body: RunCreate, request: Request, user: CurrentUser) -> dict[str, Any]:
+def create_run(body: RunCreate, request: Request, user: CurrentUser) -> Run:
     """Queue a run; the args are checked against the workflow's JSON Schema first."""
     workflow = body.workflow_definition_id or body.workflow
     if workflow is None:
@@ -59,7 +61,7 @@ def list_runs(
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict[str, Any]:
+) -> RunPage:
     """Your runs, newest first, a page at a time (pass ``next_cursor`` back as ``cursor``)."""
     db = request.app.state.db
     if project_id is not None:
@@ -73,7 +75,7 @@ def list_runs(
         cursor=cursor,
         user_id=user["id"],
     )
-    return {"data": runs, "next_cursor": next_cursor}
+    return RunPage(data=runs, next_cursor=next_cursor)
 
 
 @router.get("/{run_id}", response_model=Run, responses=error_responses(403, 404))
@@ -91,21 +93,21 @@ async def get_run(run_id: str, request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/{run_id}/resume", response_model=Run, responses=CONTROL_ERRORS)
-def resume_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+def resume_run(run_id: str, request: Request, user: CurrentUser) -> Run:
     """Continue an interrupted, paused or failed run: completed steps are reused."""
     run = services.resume_run(request.app.state.db, run_id, user_id=user["id"])
     return _changed(request, run)
 
 
 @router.post("/{run_id}/pause", response_model=Run, responses=CONTROL_ERRORS)
-def pause_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+def pause_run(run_id: str, request: Request, user: CurrentUser) -> Run:
     """Pause after the running step finishes."""
     run = services.pause_run(request.app.state.db, run_id, user_id=user["id"])
     return _changed(request, run)
 
 
 @router.post("/{run_id}/cancel", response_model=Run, responses=CONTROL_ERRORS)
-def cancel_run(run_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+def cancel_run(run_id: str, request: Request, user: CurrentUser) -> Run:
     """Cancel now: the running step's processes are killed."""
     run = services.cancel_run(request.app.state.db, run_id, user_id=user["id"])
     return _changed(request, run)
@@ -129,7 +131,7 @@ def get_step_logs(
     request: Request,
     user: CurrentUser,
     after_id: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict[str, Any]]:
+) -> list[LogLine]:
     """The step's output lines (``step_id``: the step's id or key), after ``after_id``."""
     return services.run_logs(
         request.app.state.db, run_id, step=step_id, after_id=after_id, user_id=user["id"]

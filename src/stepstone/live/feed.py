@@ -1,0 +1,84 @@
+"""The live feed: publishes the journal's changes as WebSocket messages (SPEC 6).
+
+Every writer (this process's worker, the CLI, other workers) only writes rows; the feed
+reads what changed since its last look and publishes it, so messages follow the rows
+whichever process wrote them. Writes made in this process wake the feed at once; the rest
+are found by polling. What to send is decided by ``changes.FeedState``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from stepstone.live.bus import EventBus
+from stepstone.live.changes import Cursors, FeedState, Rows
+from stepstone.live.messages import Outgoing
+from stepstone.store import changes
+from stepstone.store.database import Database
+from stepstone.store.records import RunSummary
+
+log = logging.getLogger(__name__)
+LIVENESS_SECONDS = 1.0
+
+
+class ChangeFeed:
+    def __init__(self, db: Database, bus: EventBus, *, poll_seconds: float = 0.25) -> None:
+        self._db = db
+        self._bus = bus
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._state: FeedState | None = None
+        self._liveness_at = 0.0
+
+    def wake(self) -> None:
+        """Look for changes now (call from the event loop's thread)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish changes until ``stop`` is set."""
+        state = self._state = FeedState(await asyncio.to_thread(self._latest))
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()
+            try:
+                rows = await asyncio.to_thread(self._read, state.cursors.read_from())
+                messages = state.messages(*rows)
+                if time.monotonic() - self._liveness_at >= LIVENESS_SECONDS:
+                    self._liveness_at = time.monotonic()
+                    messages += state.liveness_messages(await asyncio.to_thread(self._running))
+            except Exception:
+                log.exception("reading journal changes failed; trying again")
+                continue
+            self._publish(messages)
+
+    def observe_run(self, run: RunSummary) -> None:
+        """A run as a use case of this process just left it: publish its change now (see
+        ``FeedState.observed``). Call on the loop."""
+        if self._state is not None:
+            self._publish(self._state.observed(run))
+
+    def _publish(self, messages: list[Outgoing]) -> None:
+        for message in messages:
+            self._bus.publish(message)
+
+    def _latest(self) -> Cursors:
+        with self._db.read() as conn:
+            return Cursors(*changes.latest_cursors_txn(conn))
+
+    def _read(self, since: Cursors) -> tuple[Rows, Rows, Rows, Rows]:
+        """What changed since the cursors (in a thread; touches no state)."""
+        with self._db.read() as conn:
+            return (
+                changes.runs_updated_since_txn(conn, since.runs_since),
+                changes.steps_updated_since_txn(conn, since.steps_since),
+                changes.events_after_txn(conn, since.event_id),
+                changes.logs_after_txn(conn, since.log_id),
+            )
+
+    def _running(self) -> Rows:
+        with self._db.read() as conn:
+            return changes.running_runs_txn(conn)

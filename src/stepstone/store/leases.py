@@ -1,0 +1,177 @@
+"""The lease protocol (SPEC 3.6, 4): who holds a run, taking it, keeping it, letting go of
+it, fencing, and whether its holder is still alive.
+
+Names: a **worker id** (``host:pid:random``) names a worker process; every claim it makes
+gets a **lease token** of its own (``<worker id>#<n>``), stored in the run's ``lease_owner``
+column; every write an execution makes is fenced by its token, so an execution that lost its
+run (its lease expired and the run was taken again, even by the same worker) never writes
+again. A run's ``user_id`` is the person who started it, unrelated to leases.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, func, select, update
+
+from stepstone.store.runs import add_event_txn
+from stepstone.store.schema import workflow_runs
+from stepstone.vocabulary import EventType, RunStatus
+
+FENCE_SQL = (
+    "SELECT pause_requested, cancel_requested FROM workflow_runs WHERE id=? AND lease_owner=?"
+)
+"""The journal's fence (raw SQL on its lean connection): a row while the token holds the run."""
+FENCED_SQL = "EXISTS (SELECT 1 FROM workflow_runs WHERE id=? AND lease_owner=?)"
+"""The same test inside another statement's WHERE."""
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who takes a run: the worker ``worker_id`` (process ``pid`` on ``host``), under a
+    lease token of its own for this claim, for ``lease_seconds`` until a heartbeat."""
+
+    worker_id: str
+    lease_token: str
+    host: str
+    pid: int
+    lease_seconds: float
+
+
+def _leased(holder: LeaseHolder, now: float) -> dict[str, Any]:
+    """The columns of a run that ``holder`` just took."""
+    return {
+        "status": RunStatus.RUNNING,
+        "lease_owner": holder.lease_token,
+        "lease_expires_at": now + holder.lease_seconds,
+        "owner_host": holder.host,
+        "owner_pid": holder.pid,
+        "started_at": func.coalesce(workflow_runs.c.started_at, now),
+        "updated_at": now,
+    }
+
+
+def claim_next_run_txn(conn: Connection, holder: LeaseHolder) -> str | None:
+    """Take the oldest queued run for ``holder``; ``None`` when none is queued. The status
+    check sits in the UPDATE itself, so two workers can never both take a run."""
+    now = time.time()
+    candidate = (
+        select(workflow_runs.c.id)
+        .where(workflow_runs.c.status == RunStatus.PENDING)
+        .order_by(workflow_runs.c.created_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == RunStatus.PENDING)
+        .values(**_leased(holder, now))
+        .returning(workflow_runs.c.id)
+    ).first()
+    if row is None:
+        return None
+    add_event_txn(conn, str(row[0]), EventType.WORKFLOW_STARTED, holder.worker_id)
+    return str(row[0])
+
+
+def claim_run_txn(conn: Connection, run_id: str, holder: LeaseHolder) -> bool:
+    """Take one given queued run for ``holder`` (``--inline``, in the transaction that
+    queued it); False when it is not queued any more."""
+    now = time.time()
+    runs = workflow_runs.c
+    result = conn.execute(
+        update(workflow_runs)
+        .where(runs.id == run_id, runs.status == RunStatus.PENDING)
+        .values(**_leased(holder, now))
+    )
+    if result.rowcount != 1:
+        return False
+    add_event_txn(conn, run_id, EventType.WORKFLOW_STARTED, holder.worker_id)
+    return True
+
+
+def renew_leases_txn(
+    conn: Connection, *, lease_tokens: Sequence[str], lease_seconds: float
+) -> None:
+    """The heartbeat: extend these leases (and no other, so a run this worker gave up on
+    expires)."""
+    conn.execute(
+        update(workflow_runs)
+        .where(_held_under(lease_tokens))
+        .values(lease_expires_at=time.time() + lease_seconds)
+    )
+
+
+def control_flags_txn(conn: Connection, *, lease_tokens: Sequence[str]) -> Sequence[RowMapping]:
+    """Pause and cancel requests for the runs held under these leases."""
+    return (
+        conn.execute(
+            select(
+                workflow_runs.c.lease_owner,
+                workflow_runs.c.pause_requested,
+                workflow_runs.c.cancel_requested,
+            ).where(_held_under(lease_tokens))
+        )
+        .mappings()
+        .all()
+    )
+
+
+NO_LEASE: dict[str, Any] = {
+    "lease_owner": None,
+    "lease_expires_at": None,
+    "owner_pid": None,
+    "owner_host": None,
+    "pause_requested": False,
+    "cancel_requested": False,
+}
+"""The columns that say no worker holds the run."""
+
+
+def release_run_txn(conn: Connection, run_id: str, lease_token: str, **values: Any) -> bool:
+    """Write the run's outcome and drop the lease, only if ``lease_token`` still holds it."""
+    result = conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.id == run_id, workflow_runs.c.lease_owner == lease_token)
+        .values(updated_at=time.time(), **{**NO_LEASE, **values})
+    )
+    return result.rowcount == 1
+
+
+def _held_under(lease_tokens: Sequence[str]) -> ColumnElement[bool]:
+    return (workflow_runs.c.lease_owner.in_(lease_tokens)) & (
+        workflow_runs.c.status == RunStatus.RUNNING
+    )
+
+
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != b"Z"
+
+
+def is_live(run: Mapping[Any, Any], *, now: float | None = None) -> bool:
+    """A ``running`` run is live while its lease is unexpired and, when held on this host,
+    its holder process still exists; otherwise it is orphaned (shown as interrupted)."""
+    if run["status"] != RunStatus.RUNNING or run["lease_owner"] is None:
+        return False
+    if (run["lease_expires_at"] or 0.0) < (time.time() if now is None else now):
+        return False
+    if run["owner_host"] == socket.gethostname() and run["owner_pid"] is not None:
+        return process_alive(int(run["owner_pid"]))
+    return True

@@ -1,0 +1,304 @@
+"""The records Stepstone shows (SPEC 6), each defined once: the CLI's ``--json``, the HTTP
+API's answers (their OpenAPI components carry these names), the live messages and the UI's
+generated types all use these shapes. Each has a builder from journal rows.
+
+``TypedDict`` from ``typing_extensions``: pydantic (FastAPI's response models) needs it
+before Python 3.12.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from stepstone.store.leases import is_live
+from stepstone.vocabulary import AttemptStatus, EventType, RunStatus, StepStatus
+
+Row = Mapping[Any, Any]
+
+
+class User(TypedDict):
+    id: str
+    email: str
+
+
+class Project(TypedDict):
+    id: str
+    name: str
+    path: str
+    user_id: str | None
+    created_at: str | None
+
+
+class Phase(TypedDict):
+    id: str
+    label: str
+
+
+class Definition(TypedDict):
+    id: str
+    project_id: str
+    workflow: str
+    name: str
+    description: str | None
+    file_path: str
+    phases: list[Phase]
+    args_schema: dict[str, Any] | None
+    timeout: float | None
+    archived: bool
+    updated_at: str | None
+
+
+class DefinitionError(TypedDict):
+    file_path: str
+    error: str
+
+
+class DefinitionList(TypedDict):
+    project: Project
+    definitions: list[Definition]
+    errors: list[DefinitionError]
+
+
+class Attempt(TypedDict):
+    attempt: int
+    status: AttemptStatus
+    error_message: str | None
+    started_at: str | None
+    completed_at: str | None
+
+
+class StepSummary(TypedDict):
+    """A step without its attempts (what live messages carry)."""
+
+    id: int
+    key: str
+    name: str
+    phase: str | None
+    kind: str
+    status: StepStatus
+    attempt: int
+    output: Any
+    error_message: str | None
+    started_at: str | None
+    completed_at: str | None
+    reused: bool
+
+
+class Step(StepSummary):
+    attempts: list[Attempt]
+
+
+class Event(TypedDict):
+    id: int
+    type: EventType
+    message: str | None
+    phase: str | None
+    step_key: str | None
+    created_at: str | None
+
+
+class RunSummary(TypedDict):
+    id: str
+    project_id: str
+    user_id: str | None
+    workflow_definition_id: str
+    workflow: str
+    name: str
+    status: RunStatus
+    args: dict[str, Any]
+    result: Any
+    spec_file: str | None
+    spec_content: str | None
+    spec_type: str | None
+    planning_session_id: str | None
+    mode: str
+    base_branch: str | None
+    branch_name: str | None
+    worktree_name: str | None
+    working_dir: str
+    current_phase: str | None
+    error_message: str | None
+    resume_count: int
+    is_live: bool
+    created_at: str | None
+    started_at: str | None
+    completed_at: str | None
+    paused_at: str | None
+    cancelled_at: str | None
+    updated_at: str | None
+
+
+class Run(RunSummary):
+    steps: list[Step]
+    events: list[Event]
+
+
+class LogLine(TypedDict):
+    id: int
+    step_key: str | None
+    phase: str | None
+    stream: str
+    line: str
+    created_at: str | None
+
+
+def iso(timestamp: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC (``2026-11-30T10:00:00.123456Z``)."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def user_record(user: Row) -> User:
+    return {"id": user["id"], "email": user["email"]}
+
+
+def project_record(project: Row) -> Project:
+    return {
+        "id": project["id"],
+        "name": project["name"],
+        "path": project["path"],
+        "user_id": project["user_id"],
+        "created_at": iso(project["created_at"]),
+    }
+
+
+def definition_record(definition: Row) -> Definition:
+    return {
+        "id": definition["id"],
+        "project_id": definition["project_id"],
+        "workflow": definition["workflow"],
+        "name": definition["name"],
+        "description": definition["description"],
+        "file_path": definition["file_path"],
+        "phases": _json(definition["phases"]),
+        "args_schema": _json(definition["args_schema"]),
+        "timeout": definition["timeout_seconds"],
+        "archived": definition["archived_at"] is not None,
+        "updated_at": iso(definition["updated_at"]),
+    }
+
+
+def attempt_record(attempt: Row) -> Attempt:
+    return {
+        "attempt": attempt["attempt"],
+        "status": attempt["status"],
+        "error_message": attempt["error_message"],
+        "started_at": iso(attempt["started_at"]),
+        "completed_at": iso(attempt["completed_at"]),
+    }
+
+
+def step_summary_record(step: Row, *, resumed_at: float | None = None) -> StepSummary:
+    """A step; ``reused`` marks a step that completed before the run's last resume, so the
+    resumed execution returned its recorded output instead of running it."""
+    reused = (
+        resumed_at is not None
+        and step["status"] == StepStatus.COMPLETED
+        and (step["completed_at"] or 0.0) < resumed_at
+    )
+    return {
+        "id": step["id"],
+        "key": step["key"],
+        "name": step["name"],
+        "phase": step["phase"],
+        "kind": step["kind"],
+        "status": step["status"],
+        "attempt": step["attempt"],
+        "output": _json(step["output"]),
+        "error_message": step["error_message"],
+        "started_at": iso(step["started_at"]),
+        "completed_at": iso(step["completed_at"]),
+        "reused": reused,
+    }
+
+
+def step_record(step: Row, attempts: Sequence[Row], *, resumed_at: float | None = None) -> Step:
+    return {
+        **step_summary_record(step, resumed_at=resumed_at),
+        "attempts": [attempt_record(a) for a in attempts],
+    }
+
+
+def event_record(event: Row) -> Event:
+    return {
+        "id": event["id"],
+        "type": event["type"],
+        "message": event["message"],
+        "phase": event["phase"],
+        "step_key": event["step_key"],
+        "created_at": iso(event["created_at"]),
+    }
+
+
+def run_summary_record(run: Row) -> RunSummary:
+    """A run without its steps and events (listings)."""
+    return {
+        "id": run["id"],
+        "project_id": run["project_id"],
+        "user_id": run["user_id"],
+        "workflow_definition_id": run["workflow_definition_id"],
+        "workflow": run["workflow"],
+        "name": run["name"],
+        "status": run["status"],
+        "args": _json(run["args"]),
+        "result": _json(run["result"]),
+        "spec_file": run["spec_file"],
+        "spec_content": run["spec_content"],
+        "spec_type": run["spec_type"],
+        "planning_session_id": run["planning_session_id"],
+        "mode": run["mode"],
+        "base_branch": run["base_branch"],
+        "branch_name": run["branch_name"],
+        "worktree_name": run["worktree_name"],
+        "working_dir": run["working_dir"],
+        "current_phase": run["current_phase"],
+        "error_message": run["error_message"],
+        "resume_count": run["resume_count"],
+        "is_live": is_live(run),
+        "created_at": iso(run["created_at"]),
+        "started_at": iso(run["started_at"]),
+        "completed_at": iso(run["completed_at"]),
+        "paused_at": iso(run["paused_at"]),
+        "cancelled_at": iso(run["cancelled_at"]),
+        "updated_at": iso(run["updated_at"]),
+    }
+
+
+def run_record(
+    run: Row, steps: Sequence[Row], attempts: Sequence[Row], events: Sequence[Row]
+) -> Run:
+    """The run object of SPEC 6: the run with its steps (each with its attempts) and events."""
+    attempts_by_step: dict[int, list[Row]] = defaultdict(list)
+    for attempt in attempts:
+        attempts_by_step[attempt["step_id"]].append(attempt)
+    resumes = [e["created_at"] for e in events if e["type"] == EventType.WORKFLOW_RESUMED]
+    resumed_at = max(resumes, default=None)
+    return {
+        **run_summary_record(run),
+        "steps": [
+            step_record(step, attempts_by_step[step["id"]], resumed_at=resumed_at) for step in steps
+        ],
+        "events": [event_record(event) for event in events],
+    }
+
+
+def log_record(line: Row) -> LogLine:
+    return {
+        "id": line["id"],
+        "step_key": line["step_key"],
+        "phase": line["phase"],
+        "stream": line["stream"],
+        "line": line["line"],
+        "created_at": iso(line["created_at"]),
+    }

@@ -1,0 +1,80 @@
+"""The words the journal is written in: run, step and attempt statuses and event types
+(SPEC 3.5), with the one table that ties a run's status to the event written beside it.
+
+They are ``StrEnum``s: stored as, and equal to, their strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    """Queued for a worker."""
+    RUNNING = "running"
+    """Held by a worker; shown as interrupted when its holder is gone (SPEC 3.6)."""
+    WAITING = "waiting"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.CANCELLED})
+"""Nothing happens to these runs any more."""
+RESUMABLE_RUN_STATUSES = frozenset({RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.FAILED})
+"""What resume accepts (``running`` only when its holder is gone)."""
+SETTLED_RUN_STATUSES = TERMINAL_RUN_STATUSES | {RunStatus.FAILED, RunStatus.PAUSED}
+"""No worker moves these runs until someone resumes them."""
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class AttemptStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    """Its execution ended (crash, stop, pause) before the step did."""
+    CANCELLED = "cancelled"
+
+
+class EventType(StrEnum):
+    WORKFLOW_CREATED = "workflow_created"
+    WORKFLOW_STARTED = "workflow_started"
+    WORKFLOW_RESUMED = "workflow_resumed"
+    WORKFLOW_COMPLETED = "workflow_completed"
+    WORKFLOW_FAILED = "workflow_failed"
+    WORKFLOW_PAUSED = "workflow_paused"
+    WORKFLOW_CANCELLED = "workflow_cancelled"
+    PAUSE_REQUESTED = "pause_requested"
+    CANCEL_REQUESTED = "cancel_requested"
+    PHASE_STARTED = "phase_started"
+    STEP_FAILED = "step_failed"
+    ANNOTATION = "annotation"
+
+
+RUN_STATUS_BY_EVENT: dict[EventType, RunStatus] = {
+    EventType.WORKFLOW_CREATED: RunStatus.PENDING,
+    EventType.WORKFLOW_RESUMED: RunStatus.PENDING,
+    EventType.WORKFLOW_STARTED: RunStatus.RUNNING,
+    EventType.WORKFLOW_COMPLETED: RunStatus.COMPLETED,
+    EventType.WORKFLOW_FAILED: RunStatus.FAILED,
+    EventType.WORKFLOW_PAUSED: RunStatus.PAUSED,
+    EventType.WORKFLOW_CANCELLED: RunStatus.CANCELLED,
+}
+"""The event written in the same transaction as each change of a run's status."""
+
+OUTCOME_EVENTS: dict[RunStatus, EventType] = {
+    status: event for event, status in RUN_STATUS_BY_EVENT.items() if status in SETTLED_RUN_STATUSES
+}
+"""The event that records how an execution ended."""
