@@ -16,7 +16,7 @@ from stepstone.store.database import Database
 DEMO_EMAIL = "demo@stepstone.local"
 
 
-def serve(settings: Settings, console: Console, *, db: Database | None = None) -> None:
+def serve_forever(settings: Settings, console: Console, *, db: Database | None = None) -> None:
     """Serve until Ctrl-C or SIGTERM; running steps are then ended and their runs left
     resumable."""
     app = create_app(settings, db=db)
@@ -27,7 +27,7 @@ def serve(settings: Settings, console: Console, *, db: Database | None = None) -
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 
-def demo(settings: Settings, console: Console) -> None:
+def serve_demo(settings: Settings, console: Console) -> None:
     """Serve with the sample project and a demo user whose new password is printed once."""
     db = Database.open(settings.resolved_database_url())
     ensure_sample_project(db)
@@ -40,4 +40,4 @@ def demo(settings: Settings, console: Console) -> None:
         "Start a run: `stepstone run stepstone-sample slow-release` (or the API).\n"
         "Kill the server with kill -9 while it runs, start it again, resume the run."
     )
-    serve(settings, console, db=db)
+    serve_forever(settings, console, db=db)

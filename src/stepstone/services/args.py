@@ -10,6 +10,30 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 
 from stepstone.errors import InvalidInput
+from stepstone.services.projects import list_definitions
+from stepstone.store.database import Database
+
+
+def args_from_command_line(
+    db: Database, project_ref: str, workflow: str, *, pairs: Iterable[str], args_json: str | None
+) -> dict[str, Any]:
+    """A run's args from ``--args-json`` and ``--arg key=value`` pairs (applied over it),
+    typed by the workflow's schema. The project's definition files are imported first if
+    they changed, so starting the run right after finds them current."""
+    listing = list_definitions(db, project_ref, sync="if_changed")
+    schema = next(
+        (d["args_schema"] for d in listing["definitions"] if d["workflow"] == workflow), None
+    )
+    args: dict[str, Any] = {}
+    if args_json is not None:
+        try:
+            args = json.loads(args_json)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"--args-json is not valid JSON: {exc.msg}") from exc
+        if not isinstance(args, dict):
+            raise InvalidInput("--args-json must be a JSON object")
+    args.update(parse_arg_pairs(pairs, schema))
+    return args
 
 
 def parse_arg_pairs(pairs: Iterable[str], schema: dict[str, Any] | None) -> dict[str, Any]:

@@ -312,6 +312,19 @@ def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
         return _view_txn(conn, run["id"])
 
 
+def cancel_and_wait(
+    db: Database, run_id: str, *, wait_seconds: float, user_id: str | None = None
+) -> Run:
+    """Cancel, then wait up to ``wait_seconds`` for the run's worker to confirm it (the
+    run as it is then)."""
+    cancelled = cancel_run(db, run_id, user_id=user_id)
+    deadline = time.monotonic() + wait_seconds
+    while cancelled["status"] != RunStatus.CANCELLED and time.monotonic() < deadline:
+        time.sleep(0.1)
+        cancelled = get_run(db, cancelled["id"], user_id=user_id)
+    return cancelled
+
+
 def run_logs(
     db: Database,
     run_id: str,

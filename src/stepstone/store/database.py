@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ class Database:
         migrate(db.engine)
         return db
 
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """``with db.transaction() as conn:`` commits on success, rolls back on error."""
         return self.engine.begin()
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, func, select, update
+from sqlalchemy import ColumnElement, Connection, func, select, update
 
 from stepstone.store.runs import add_event_txn
 from stepstone.store.schema import workflow_runs
@@ -107,19 +107,25 @@ def renew_leases_txn(
     )
 
 
-def control_flags_txn(conn: Connection, *, lease_tokens: Sequence[str]) -> Sequence[RowMapping]:
+@dataclass(frozen=True)
+class ControlFlags:
+    """What other processes asked of a run held under ``lease_token``."""
+
+    lease_token: str
+    pause_requested: bool
+    cancel_requested: bool
+
+
+def control_flags_txn(conn: Connection, *, lease_tokens: Sequence[str]) -> list[ControlFlags]:
     """Pause and cancel requests for the runs held under these leases."""
-    return (
-        conn.execute(
-            select(
-                workflow_runs.c.lease_owner,
-                workflow_runs.c.pause_requested,
-                workflow_runs.c.cancel_requested,
-            ).where(_held_under(lease_tokens))
-        )
-        .mappings()
-        .all()
+    rows = conn.execute(
+        select(
+            workflow_runs.c.lease_owner,
+            workflow_runs.c.pause_requested,
+            workflow_runs.c.cancel_requested,
+        ).where(_held_under(lease_tokens))
     )
+    return [ControlFlags(token, bool(pause), bool(cancel)) for token, pause, cancel in rows]
 
 
 NO_LEASE: dict[str, Any] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, or_, select, update
 
@@ -250,18 +250,22 @@ def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
     )
 
 
-_FINGERPRINT_COLUMNS = (
-    "id",
-    "user_id",
-    "status",
-    "updated_at",
-    "lease_owner",
-    "lease_expires_at",
-    "owner_host",
-    "owner_pid",
-    "steps_updated_at",
-    "last_event_id",
-)
+class FingerprintRow(TypedDict):
+    """What :func:`run_fingerprint_row` reads: enough to judge access and liveness, and to
+    tell whether the run object changed."""
+
+    id: str
+    user_id: str | None
+    status: str
+    updated_at: float
+    lease_owner: str | None
+    lease_expires_at: float | None
+    owner_host: str | None
+    owner_pid: int | None
+    steps_updated_at: float | None
+    last_event_id: int | None
+
+
 _FINGERPRINT_SQL = (
     "SELECT r.id, r.user_id, r.status, r.updated_at, r.lease_owner, r.lease_expires_at,"
     " r.owner_host, r.owner_pid,"
@@ -271,7 +275,7 @@ _FINGERPRINT_SQL = (
 )
 
 
-def run_fingerprint_row(engine: Engine, run_id: str) -> dict[str, Any] | None:
+def run_fingerprint_row(engine: Engine, run_id: str) -> FingerprintRow | None:
     """The run's row heads and when its steps and events last changed, in one query: a run
     object built from the journal stays the same while these do. It runs on every GET of a
     run, straight on the DB-API connection (SQLAlchemy's statement handling costs some
@@ -281,4 +285,20 @@ def run_fingerprint_row(engine: Engine, run_id: str) -> dict[str, Any] | None:
         row = connection.cursor().execute(_FINGERPRINT_SQL, (run_id,)).fetchone()
     finally:
         connection.close()
-    return None if row is None else dict(zip(_FINGERPRINT_COLUMNS, row, strict=True))
+    if row is None:
+        return None
+    run_id, user_id, status, updated_at, lease_owner, expires_at, host, pid, steps_at, event_id = (
+        row
+    )
+    return {
+        "id": run_id,
+        "user_id": user_id,
+        "status": status,
+        "updated_at": updated_at,
+        "lease_owner": lease_owner,
+        "lease_expires_at": expires_at,
+        "owner_host": host,
+        "owner_pid": pid,
+        "steps_updated_at": steps_at,
+        "last_event_id": event_id,
+    }

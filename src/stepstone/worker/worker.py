@@ -258,22 +258,21 @@ class Worker:
                 continue
             if renew:
                 renewed_at = time.monotonic()
-            for row in flags:
-                held = held_now.get(row["lease_owner"])
+            for flag in flags:
+                held = held_now.get(flag.lease_token)
                 if held is None or held.execution is None:
                     continue
-                if row["pause_requested"]:
+                if flag.pause_requested:
                     held.execution.request_pause()
-                if row["cancel_requested"] and not held.execution.cancel_requested:
+                if flag.cancel_requested and not held.execution.cancel_requested:
                     held.execution.cancel_requested = True
                     if held.task is not None:
                         held.task.cancel()
 
-    def _read_control(self, lease_tokens: list[str], renew: bool) -> list[dict[str, Any]]:
+    def _read_control(self, lease_tokens: list[str], renew: bool) -> list[leases.ControlFlags]:
         with self.db.transaction() as conn:
             if renew:
                 leases.renew_leases_txn(
                     conn, lease_tokens=lease_tokens, lease_seconds=self.lease_seconds
                 )
-            rows = leases.control_flags_txn(conn, lease_tokens=lease_tokens)
-        return [dict(row) for row in rows]
+            return leases.control_flags_txn(conn, lease_tokens=lease_tokens)
