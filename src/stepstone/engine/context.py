@@ -38,6 +38,12 @@ class RunInfo:
     worktree_name: str | None
     resume_count: int
 
+    @classmethod
+    def from_row(cls, run: Mapping[Any, Any], *, project_path: str) -> RunInfo:
+        """From the run's journal row (and its project's path)."""
+        fields = {name: run[name] for name in cls.__dataclass_fields__ if name != "project_path"}
+        return cls(project_path=project_path, **fields)
+
 
 class StepApi:
     """``ctx.step``: every call is one memoized step."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stepstone.engine.definition import WorkflowDefinition
+from stepstone.errors import InvalidInput
 
 WORKFLOWS_DIR = Path(".stepstone") / "workflows"
 _module_counter = itertools.count()
@@ -92,3 +93,21 @@ def discover(project_path: Path) -> Discovery:
                 continue
             result.definitions[definition.id] = definition
     return result
+
+
+def load_definition(project_path: str, file_path: str, workflow_id: str) -> WorkflowDefinition:
+    """The current code of a run's workflow, imported afresh from its file; InvalidInput
+    says why it cannot be had (the file is gone, fails to import, or no longer declares
+    the workflow)."""
+    path = Path(project_path) / file_path
+    if not path.is_file():
+        raise InvalidInput(f"definition file {file_path} no longer exists")
+    try:
+        definitions = load_file(path)
+    except Exception as exc:
+        error = describe_import_error(exc, path)
+        raise InvalidInput(f"{file_path} failed to import: {error}") from exc
+    for definition in definitions:
+        if definition.id == workflow_id:
+            return definition
+    raise InvalidInput(f"{file_path} no longer declares workflow {workflow_id!r}")

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from stepstone.engine.context import RunInfo
-from stepstone.engine.definition import WorkflowDefinition
 from stepstone.engine.executor import Outcome, RunExecution
-from stepstone.engine.loader import describe_import_error, load_file
-from stepstone.errors import InvalidInput
+from stepstone.engine.loader import load_definition
 from stepstone.store import leases
 from stepstone.store import runs as run_store
 from stepstone.store.database import Database
@@ -20,22 +17,6 @@ from stepstone.store.projects import find_project_txn, get_definition_txn
 from stepstone.vocabulary import OUTCOME_EVENTS, AttemptStatus, RunStatus, StepStatus
 
 log = logging.getLogger(__name__)
-
-
-def load_definition(project_path: str, file_path: str, workflow_id: str) -> WorkflowDefinition:
-    """The current code of a run's workflow, imported afresh from its file."""
-    path = Path(project_path) / file_path
-    if not path.is_file():
-        raise InvalidInput(f"definition file {file_path} no longer exists")
-    try:
-        definitions = load_file(path)
-    except Exception as exc:
-        error = describe_import_error(exc, path)
-        raise InvalidInput(f"{file_path} failed to import: {error}") from exc
-    for definition in definitions:
-        if definition.id == workflow_id:
-            return definition
-    raise InvalidInput(f"{file_path} no longer declares workflow {workflow_id!r}")
 
 
 def prepare_execution(
@@ -50,23 +31,7 @@ def prepare_execution(
     assert project is not None
     assert definition_row is not None
     definition = load_definition(project["path"], definition_row["file_path"], run["workflow"])
-    info = RunInfo(
-        id=run["id"],
-        name=run["name"],
-        project_id=run["project_id"],
-        project_path=project["path"],
-        working_dir=run["working_dir"],
-        user_id=run["user_id"],
-        spec_file=run["spec_file"],
-        spec_content=run["spec_content"],
-        spec_type=run["spec_type"],
-        planning_session_id=run["planning_session_id"],
-        mode=run["mode"],
-        base_branch=run["base_branch"],
-        branch_name=run["branch_name"],
-        worktree_name=run["worktree_name"],
-        resume_count=run["resume_count"],
-    )
+    info = RunInfo.from_row(run, project_path=project["path"])
     return RunExecution(
         run_info=info,
         args=json.loads(run["args"]),
