@@ -36,7 +36,7 @@ from stepstone.store.records import (
     run_summary_record,
     step_summary_record,
 )
-from stepstone.vocabulary import RUN_STATUS_BY_EVENT, StepStatus
+from stepstone.vocabulary import RUN_STATUS_BY_EVENT, RunStatus, StepStatus
 
 Rows = Sequence[Row]
 
@@ -45,7 +45,8 @@ OVERLAP_SECONDS = 1.0
 stamp a little older than the newest one seen: every look re-reads this much of the past
 and sends only what differs from what was sent."""
 RETAIN_SECONDS = 3600.0
-"""Runs and steps quiet this long are forgotten; their next change is sent whole."""
+"""Runs (but running ones) and steps quiet this long are forgotten; their next change is
+sent whole."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,14 @@ class FeedState:
         if now - self._forgotten_at < RETAIN_SECONDS / 10:
             return
         self._forgotten_at, horizon = now, now - RETAIN_SECONDS
-        quiet = [r for r in self._runs if self._run_stamps.get(r, 0.0) < horizon]
+        # A running run changes no row while its step or sleep lasts (heartbeats touch only
+        # the lease), yet it must still be told when its holder dies: never forgotten.
+        quiet = [
+            run_id
+            for run_id, known in self._runs.items()
+            if self._run_stamps.get(run_id, 0.0) < horizon
+            and known.get("status") != RunStatus.RUNNING
+        ]
         for run_id in quiet:
             self._run_stamps.pop(run_id, None)
             self._runs.pop(run_id)
