@@ -9,7 +9,7 @@ import pytest
 
 from stepstone.services.projects import add_project
 from stepstone.store.database import Database
-from tests.helpers import Project
+from tests.helpers import Project, end_spawned
 
 SLOW_TIERS = [Path(__file__).parent / "e2e", Path(__file__).parent / "chaos"]
 
@@ -20,6 +20,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(tier in item.path.parents for tier in SLOW_TIERS):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _end_spawned_processes() -> Iterator[None]:
+    """No ``stepstone`` child outlives its test, and no pipe of one is left to the garbage
+    collector (an unclosed pipe is a ResourceWarning, an error here)."""
+    yield
+    end_spawned()
 
 
 @pytest.fixture

@@ -79,14 +79,35 @@ def run_cli(
     return result
 
 
+# The processes spawn_cli started during the current test; tests/conftest.py ends them and
+# closes their pipes when the test ends.
+SPAWNED: list[subprocess.Popen[str]] = []
+
+
 def spawn_cli(*args: str, columns: int = 200) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    """The real ``stepstone`` command, running in the background until the test ends it (or
+    the test ends: then it is killed)."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "stepstone", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": str(columns)},
     )
+    SPAWNED.append(process)
+    return process
+
+
+def end_spawned() -> None:
+    """Kill what :func:`spawn_cli` started and is still running; close every pipe."""
+    while SPAWNED:
+        process = SPAWNED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 async def execute_inline(db: Database, run_id: str, **worker_options: float) -> Outcome | None:

@@ -56,12 +56,19 @@ class Server:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+        self._close_pipe()
 
     def stop(self) -> int:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+        exit_code = self.process.wait(timeout=30)
+        self._close_pipe()
+        return exit_code
+
+    def _close_pipe(self) -> None:
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 def client_for(server: Server, db: Database, email: str = "dev@example.com") -> httpx.Client:

@@ -146,6 +146,25 @@ async def slow_step(ctx: Context) -> None:
     assert run["steps"][0]["error_message"] == "step timed out after 0.2 s"
 
 
+async def test_a_command_that_exits_non_zero_fails_its_step_with_the_code_and_last_error_line(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(
+        """
+@workflow(id="bad-build")
+async def bad_build(ctx: Context) -> None:
+    await ctx.step.cli("build", "echo building; echo warning >&2; echo 'disk full' >&2; exit 3")
+    effect("after")
+"""
+    )
+    run_id = start_run(db, project.id, "bad-build")["id"]
+    await execute_inline(db, run_id)
+    run = get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert run["steps"][0]["error_message"] == "RuntimeError: command exited with code 3: disk full"
+    assert project.count("after") == 0
+
+
 async def test_the_run_timeout_fails_the_run(db: Database, make_project) -> None:
     project: Project = make_project(
         """

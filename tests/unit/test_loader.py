@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stepstone.engine.loader import discover
+import pytest
+
+from stepstone.engine.loader import discover, load_definition
+from stepstone.errors import InvalidInput
 
 GOOD = """
 from stepstone import workflow
@@ -50,3 +53,17 @@ def test_a_workflow_id_declared_twice_is_an_error_of_the_second_file(tmp_path: P
     write(tmp_path, "b.py", GOOD)
     found = discover(tmp_path)
     assert "declared again" in found.errors[".stepstone/workflows/b.py"]
+
+
+def test_a_runs_workflow_is_loaded_afresh_or_refused_saying_why(tmp_path: Path) -> None:
+    write(tmp_path, "flow.py", GOOD)
+    flow = ".stepstone/workflows/flow.py"
+    assert load_definition(str(tmp_path), flow, "good-one").id == "good-one"
+    with pytest.raises(InvalidInput, match=r"flow\.py no longer declares workflow 'gone-one'"):
+        load_definition(str(tmp_path), flow, "gone-one")
+    write(tmp_path, "flow.py", "raise RuntimeError('no config')\n")
+    with pytest.raises(InvalidInput, match=r"flow\.py failed to import: RuntimeError: no config"):
+        load_definition(str(tmp_path), flow, "good-one")
+    (tmp_path / flow).unlink()
+    with pytest.raises(InvalidInput, match=r"flow\.py no longer exists"):
+        load_definition(str(tmp_path), flow, "good-one")
