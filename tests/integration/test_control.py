@@ -228,6 +228,32 @@ async def test_an_inline_run_whose_process_let_go_before_executing_resumes_at_on
     assert project.count("one") == 1
 
 
+async def test_a_run_held_before_its_execution_began_is_renewed_at_the_first_heartbeat(
+    db: Database, make_project
+) -> None:
+    """An inline command may take a while between taking its run and executing it: the
+    lease is renewed at once, not a third of a lease later, so the run never looks
+    interrupted while its command lives."""
+    from stepstone.worker.worker import Worker
+
+    project: Project = make_project(GATED)
+    worker = Worker(db, concurrency=1, lease_seconds=2.0, poll_seconds=0.05)
+    try:
+        holder = worker.holder()
+        run_id = start_run(db, project.id, "gated", claim_for=holder)["id"]
+        await asyncio.sleep(1.8)  # a slow start: the lease has 0.2 s left
+        execution = asyncio.create_task(worker.execute_held(run_id, holder.lease_token))
+        seen_live = []
+        for _ in range(40):  # the next second, every 25 ms
+            seen_live.append(get_run(db, run_id)["is_live"])
+            await asyncio.sleep(0.025)
+        (project.root / "go").touch()
+        assert (await execution).status == "completed"
+    finally:
+        worker.close()
+    assert all(seen_live), "the run looked interrupted while its command was executing it"
+
+
 async def test_an_execution_whose_lease_expired_cannot_write_after_a_resume(
     db: Database, make_project
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -27,7 +28,9 @@ def ensure_sample_project(db: Database) -> str:
     return str(project["id"])
 
 
-def run_demo(db: Database, worker: Worker, console: Console, err_console: Console) -> None:
+def run_demo(
+    db: Database, new_worker: Callable[[], Worker], console: Console, err_console: Console
+) -> None:
     project_id = ensure_sample_project(db)
     console.print(
         f"[bold]Stepstone demo[/]: running [bold]{DEMO_WORKFLOW}[/] from {SAMPLE_PROJECT}\n"
@@ -38,7 +41,7 @@ def run_demo(db: Database, worker: Worker, console: Console, err_console: Consol
     with Interrupts() as interrupts:
         execute_here(
             db,
-            worker,
+            new_worker,
             interrupts,
             lambda holder: run_services.start_run(db, project_id, DEMO_WORKFLOW, claim_for=holder),
             console=console,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,8 +22,8 @@ from stepstone.cli.follow import follow_run
 from stepstone.services import runs as run_services
 from stepstone.store.database import Database
 from stepstone.store.leases import LeaseHolder
-from stepstone.store.records import Run, RunSummary
-from stepstone.vocabulary import RESUMABLE_RUN_STATUSES, RunStatus
+from stepstone.store.records import Run
+from stepstone.vocabulary import RunStatus
 from stepstone.worker.worker import Worker
 
 INTERRUPTED_EXIT_CODE = 130
@@ -34,13 +35,15 @@ class Interrupts:
     to stop at its next safe point: the task it :meth:`watch`-es is cancelled (the running
     step's processes end, the lease is released) and synchronous code checks
     :attr:`requested`. A second one ends the process at once, leaving the run as ``kill -9``
-    would: interrupted, and resumable."""
+    would: interrupted, and resumable. Once the command has said how it ended, any further
+    signal only hurries its exit."""
 
     def __init__(self) -> None:
         self.requested = False
         self.run_id: str | None = None
         self._task: asyncio.Task[Any] | None = None
         self._previous: dict[int, Any] = {}
+        self._leaving = False
 
     def __enter__(self) -> Interrupts:
         for sig in _SIGNALS:
@@ -53,6 +56,8 @@ class Interrupts:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._leaving:
+            return  # the quiet exit stays until the process ends
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
@@ -67,10 +72,22 @@ class Interrupts:
         if self.requested:
             task.cancel()
 
+    def leave(self, err_console: Console) -> NoReturn:
+        """Print the one line that says how to resume, and exit 130."""
+        self._exit_quietly_on_signals()
+        err_console.print(self.message(), style="yellow", highlight=False)
+        raise typer.Exit(INTERRUPTED_EXIT_CODE)
+
+    def _exit_quietly_on_signals(self) -> None:
+        self._leaving = True
+        for sig in _SIGNALS:
+            signal.signal(sig, _exit_now)
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
+            self._exit_quietly_on_signals()
             os.write(2, (self.message() + "\n").encode())
-            os._exit(INTERRUPTED_EXIT_CODE)
+            _exit_now(signum, frame)
         self.requested = True
         task = self._task
         if task is not None and not task.done():
@@ -80,9 +97,15 @@ class Interrupts:
             task.get_loop().call_soon_threadsafe(lambda: None)
 
 
+def _exit_now(signum: int, frame: FrameType | None) -> NoReturn:
+    if sys.stdout.isatty():
+        os.write(1, b"\x1b[?25h")  # --follow's live table hides the cursor; show it again
+    os._exit(INTERRUPTED_EXIT_CODE)
+
+
 def execute_here(
     db: Database,
-    worker: Worker,
+    new_worker: Callable[[], Worker],
     interrupts: Interrupts,
     begin: Callable[[LeaseHolder], Run],
     *,
@@ -90,13 +113,14 @@ def execute_here(
     err_console: Console,
     follow: bool,
 ) -> Run:
-    """Create or resume a run with ``begin`` (which takes it for ``worker`` in the same
-    transaction), execute it here and return the run as it ended. Interrupted, it prints
-    one line saying how to resume and exits 130."""
-    if interrupts.requested:
-        _exit_interrupted(err_console, interrupts)
-    holder = worker.holder()
+    """Create or resume a run with ``begin`` (which takes it for a new worker of this
+    process in the same transaction), execute it here and return the run as it ended. When
+    an interrupt left it interrupted, print one line saying how to resume and exit 130."""
+    worker = new_worker()
     try:
+        if interrupts.requested:
+            interrupts.leave(err_console)
+        holder = worker.holder()
         run_id = begin(holder)["id"]
         interrupts.run_id = run_id
         err_console.print(f"run {run_id}", style="dim")
@@ -109,8 +133,8 @@ def execute_here(
         final = run_services.get_run(db, run_id)
     finally:
         worker.close()
-    if interrupts.requested and _resumable(final):
-        _exit_interrupted(err_console, interrupts)
+    if interrupts.requested and final["status"] == RunStatus.RUNNING and not final["is_live"]:
+        interrupts.leave(err_console)
     return final
 
 
@@ -131,14 +155,3 @@ async def _execute(
         await asyncio.gather(execution, follow_run(db, run_id, console))
     else:
         await execution
-
-
-def _resumable(run: RunSummary) -> bool:
-    if run["status"] == RunStatus.RUNNING:
-        return not run["is_live"]
-    return run["status"] in RESUMABLE_RUN_STATUSES
-
-
-def _exit_interrupted(err_console: Console, interrupts: Interrupts) -> None:
-    err_console.print(interrupts.message(), style="yellow", highlight=False)
-    raise typer.Exit(INTERRUPTED_EXIT_CODE)

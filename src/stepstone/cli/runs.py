@@ -107,7 +107,7 @@ def _execute_here(
 ) -> Run:
     return execute_here(
         db,
-        make_worker(db, concurrency=1),
+        lambda: make_worker(db, concurrency=1),
         interrupts,
         begin,
         console=console,
@@ -171,6 +171,8 @@ def resume(
     """Resume an interrupted, paused or failed run: completed steps are reused."""
     with _interrupts(inline) as interrupts, database() as db:
         run_id = run_services.expand_run_ref(db, run_id)
+        if interrupts is not None:
+            interrupts.run_id = run_id  # it is resumable until the resume takes it
 
         def resume_it(claim_for: LeaseHolder | None = None) -> Run:
             return run_services.resume_run(db, run_id, claim_for=claim_for)

@@ -239,6 +239,13 @@ def resume_run(
     """Queue an interrupted, paused or failed run again (SPEC 3.7). Completed steps will be
     reused; interrupted and failed steps run again with the current code. ``claim_for`` as
     for :func:`start_run`."""
+    # Definition files are imported before the run is taken: a claimed run's lease starts
+    # at once, and a slow import must not eat it before the first heartbeat.
+    with db.read() as conn:
+        project_id = load_run_txn(conn, run_id, user_id=user_id)["project_id"]
+        project = project_store.find_project_txn(conn, id=project_id)
+    assert project is not None
+    sync_definitions(db, project)
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         status = run["status"]
@@ -261,10 +268,7 @@ def resume_run(
         store.add_event_txn(conn, run["id"], EventType.WORKFLOW_RESUMED, f"resumed from {status}")
         if claim_for is not None:
             leases.claim_run_txn(conn, run["id"], claim_for)
-        project = project_store.find_project_txn(conn, id=run["project_id"])
-    assert project is not None
-    sync_definitions(db, project)
-    return get_run(db, run["id"])
+        return _view_txn(conn, run["id"])
 
 
 def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -156,6 +157,8 @@ class Worker:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             await asyncio.wait({future})
+            if future.exception() is not None:
+                log.error("%s failed", fn.__name__, exc_info=future.exception())
             raise
 
     def _claim_next(self, holder: leases.LeaseHolder) -> str | None:
@@ -243,7 +246,7 @@ class Worker:
     # -- leases and control ----------------------------------------------------------------
 
     async def _control_loop(self) -> None:
-        renewed_at = time.monotonic()
+        renewed_at = -math.inf  # a run held before the loop began may be near its expiry
         while True:
             await asyncio.sleep(self.poll_seconds)
             held_now = dict(self._held)
