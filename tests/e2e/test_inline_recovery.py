@@ -128,11 +128,21 @@ def test_a_killed_inline_run_resumed_for_a_worker_is_executed_at_once(make_proje
     assert_completed_once(project, run_id)
 
 
-def run_printed_command(line: str) -> None:
-    command = shlex.split(line.split(": ", 1)[1])
+def assert_one_line_whose_command_completes_the_run(
+    project: Project, proc: subprocess.Popen[str], run_id: str, *, timeout: float
+) -> None:
+    """The interrupted command exits 130 having printed one line (after the run id it
+    printed first), and the command that line names completes the run."""
+    _, stderr = proc.communicate(timeout=timeout)
+    assert proc.returncode == 130
+    lines = stderr.splitlines()
+    assert lines == [f"interrupted; the run is resumable: stepstone resume {run_id} --inline"]
+    command = shlex.split(lines[0].split(": ", 1)[1])
     assert command[0] == "stepstone"
+    (project.root / "go").touch()
     printed = run_cli(*command[1:])
     assert printed.returncode == 0, printed.stderr
+    assert_completed_once(project, run_id)
 
 
 def test_ctrl_c_right_after_the_run_id_prints_one_line_whose_command_resumes_the_run(
@@ -142,14 +152,7 @@ def test_ctrl_c_right_after_the_run_id_prints_one_line_whose_command_resumes_the
     proc = spawn_cli("run", project.name, "gated", "--inline", columns=40)  # never wrapped
     run_id = read_run_id(proc)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 130
-    lines = stderr.splitlines()
-    assert lines == [f"interrupted; the run is resumable: stepstone resume {run_id} --inline"]
-
-    (project.root / "go").touch()
-    run_printed_command(lines[0])
-    assert_completed_once(project, run_id)
+    assert_one_line_whose_command_completes_the_run(project, proc, run_id, timeout=20)
 
 
 def test_a_second_ctrl_c_ends_at_once_a_command_whose_step_does_not_stop(
@@ -165,11 +168,4 @@ def test_a_second_ctrl_c_ends_at_once_a_command_whose_step_does_not_stop(
     time.sleep(0.5)
     assert proc.poll() is None, "still waiting for the step's thread"
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == 130
-    lines = stderr.splitlines()
-    assert lines == [f"interrupted; the run is resumable: stepstone resume {run_id} --inline"]
-
-    (project.root / "go").touch()
-    run_printed_command(lines[0])
-    assert_completed_once(project, run_id)
+    assert_one_line_whose_command_completes_the_run(project, proc, run_id, timeout=10)

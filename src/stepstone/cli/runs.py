@@ -75,17 +75,34 @@ def run(
                 claim_for=claim_for,
             )
 
-        if interrupts is not None:
-            _print_ending(_execute_here(db, interrupts, start, follow=follow), follow, as_json)
-            return
-        started = start()
-        if follow:
-            _print_ending(_follow(db, started["id"]), follow, as_json)
-        elif as_json:
-            print_json(started)
-        else:
+        def say_queued(started: Run) -> None:
             sys.stdout.write(started["id"] + "\n")
             err_console.print("queued: a worker (`stepstone worker`) will execute it", style="dim")
+
+        _carry_out(db, interrupts, start, follow=follow, as_json=as_json, say_queued=say_queued)
+
+
+def _carry_out(
+    db: Database,
+    interrupts: Interrupts | None,
+    begin: Callable[..., Run],
+    *,
+    follow: bool,
+    as_json: bool,
+    say_queued: Callable[[Run], None],
+) -> None:
+    """Start or resume with ``begin``: execute the run here (``--inline``), follow it
+    (``--follow``), or say it was queued."""
+    if interrupts is not None:
+        _print_ending(_execute_here(db, interrupts, begin, follow=follow), follow, as_json)
+        return
+    queued = begin()
+    if follow:
+        _print_ending(_follow(db, queued["id"]), follow, as_json)
+    elif as_json:
+        print_json(queued)
+    else:
+        say_queued(queued)
 
 
 @contextlib.contextmanager
@@ -177,16 +194,10 @@ def resume(
         def resume_it(claim_for: LeaseHolder | None = None) -> Run:
             return run_services.resume_run(db, run_id, claim_for=claim_for)
 
-        if interrupts is not None:
-            _print_ending(_execute_here(db, interrupts, resume_it, follow=follow), follow, as_json)
-            return
-        resumed = resume_it()
-        if follow:
-            _print_ending(_follow(db, resumed["id"]), follow, as_json)
-        elif as_json:
-            print_json(resumed)
-        else:
+        def say_queued(resumed: Run) -> None:
             console.print(f"resumed {resumed['id']} (resume #{resumed['resume_count']})")
+
+        _carry_out(db, interrupts, resume_it, follow=follow, as_json=as_json, say_queued=say_queued)
 
 
 def pause(run_id: RunArg, as_json: JsonOption = False) -> None:
