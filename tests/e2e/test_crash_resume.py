@@ -220,3 +220,39 @@ async def stoppable(ctx: Context) -> None:
     assert run_cli("resume", run_id, "--inline").returncode == 0
     assert show(run_id)["status"] == "completed"
     assert project.count("first") == 1
+
+
+LEFT_BEHIND = """
+@workflow(id="left-behind")
+async def left_behind(ctx: Context) -> None:
+    await ctx.step.cli(
+        "long",
+        "if [ -f resumed ]; then"
+        "  awk '{print $3}' /proc/$(cat child.pid)/stat > seen 2>/dev/null || echo gone > seen;"
+        " else sleep 300 & echo $! > child.pid; wait; fi",
+    )
+"""
+
+
+def test_a_commands_processes_left_by_a_crash_are_ended_before_the_step_runs_again(
+    make_project,
+) -> None:
+    """kill -9 of the worker ends the command's shell, not what the command started: those
+    are ended (their group is recorded with the attempt) before the step's next attempt."""
+    from stepstone.store.leases import process_alive
+
+    project: Project = make_project(LEFT_BEHIND)
+    proc = spawn_cli("run", project.name, "left-behind", "--inline")
+    wait_for_file(project.root / "child.pid")
+    time.sleep(0.2)
+    child = int((project.root / "child.pid").read_text())
+    kill_hard(proc)
+    time.sleep(0.2)
+    assert process_alive(child), "the command's child outlives the killed worker"
+
+    (project.root / "resumed").touch()
+    resumed = run_cli("resume", only_run_id(), "--inline")
+    assert resumed.returncode == 0, resumed.stderr
+    seen = (project.root / "seen").read_text().strip()
+    assert seen in ("gone", "Z"), f"the new attempt found the old child in state {seen}"
+    assert not process_alive(child)

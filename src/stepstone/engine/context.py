@@ -93,7 +93,11 @@ class StepApi:
 
         async def action() -> CliResult:
             result = await run_command(
-                command, cwd=workdir, env=env, sink=execution.command_output_sink()
+                command,
+                cwd=workdir,
+                env=env,
+                sink=execution.command_output_sink(),
+                on_start=execution.record_process_group,
             )
             if check and result.exit_code != 0:
                 tail = result.stderr.strip().splitlines()[-1:] or [""]

@@ -25,6 +25,7 @@ from stepstone.errors import (
     StepstoneError,
 )
 from stepstone.steps.cli import LineSink
+from stepstone.steps.processes import ProcessGroup
 from stepstone.store.journal import JournalWriter, LogLine, StepRecord
 from stepstone.vocabulary import EventType, RunStatus, StepStatus
 
@@ -41,6 +42,9 @@ _current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 _current_phase: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "stepstone_current_phase", default=None
+)
+_current_attempt: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "stepstone_current_attempt", default=None
 )
 
 
@@ -188,7 +192,7 @@ class RunExecution:
             record, attempt_id = await self._start_attempt(
                 key, step_id, kind, record, wake_after_seconds
             )
-            attempt = await self._attempt(key, action, record, timeout)
+            attempt = await self._attempt(key, attempt_id, action, record, timeout)
             if attempt.output is not None:
                 await self._record_attempt(record, attempt_id, attempt, final=True)
                 return decode_result(attempt.output)
@@ -232,11 +236,13 @@ class RunExecution:
     async def _attempt(
         self,
         key: str,
+        attempt_id: int,
         action: Callable[[StepRecord], Awaitable[Any]],
         record: StepRecord,
         timeout: float | None,
     ) -> AttemptResult:
         token = _current_step.set(key)
+        attempt_token = _current_attempt.set(attempt_id)
         step_timeout = asyncio.timeout(timeout)
         try:
             async with step_timeout:
@@ -250,7 +256,25 @@ class RunExecution:
                 return AttemptResult(error=f"step timed out after {timeout:g} s")
             return AttemptResult(error=describe_exception(exc), traceback=traceback.format_exc())
         finally:
+            _current_attempt.reset(attempt_token)
             _current_step.reset(token)
+
+    async def record_process_group(self, group: ProcessGroup) -> None:
+        """The process group the running step's attempt just started, recorded so that a
+        later execution can end what a crash leaves of it."""
+        attempt_id = _current_attempt.get()
+        assert attempt_id is not None, "called from inside a step"
+        run_id, lease_token = self.run_info.id, self._lease_token
+        await self._journal.call(
+            lambda j: j.record_process_group(
+                run_id=run_id,
+                lease_token=lease_token,
+                attempt_id=attempt_id,
+                host=group.host,
+                group=group.group,
+                start=group.start,
+            )
+        )
 
     async def _record_attempt(
         self, record: StepRecord, attempt_id: int, attempt: AttemptResult, *, final: bool

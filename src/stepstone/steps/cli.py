@@ -9,8 +9,10 @@ import os
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from stepstone.steps.processes import ProcessGroup, group_of
 
 OUTPUT_TAIL_BYTES = 64 * 1024
 MAX_LINE_BYTES = 64 * 1024
@@ -85,11 +87,13 @@ async def run_command(
     cwd: str,
     env: Mapping[str, str] | None,
     sink: LineSink,
+    on_start: Callable[[ProcessGroup], Awaitable[None]] | None = None,
 ) -> CliResult:
     """Run ``command`` (a shell string or an argv list) to its end, streaming its lines to
     ``sink``; processes it leaves in the background are killed when it exits. If the calling
     task is cancelled (cancel, timeout), the command's whole process group is terminated,
-    then killed, before the cancellation goes on."""
+    then killed, before the cancellation goes on. ``on_start`` is told the command's process
+    group as soon as it exists."""
     full_env = {**os.environ, **(env or {})}
     pipe = asyncio.subprocess.PIPE
     if isinstance(command, str):
@@ -102,6 +106,12 @@ async def run_command(
         )
     assert proc.stdout is not None
     assert proc.stderr is not None
+    if on_start is not None:
+        try:
+            await on_start(group_of(proc.pid))
+        except BaseException:
+            await _terminate(proc)
+            raise
     stdout, stderr = _Tail(), _Tail()
     pumps = asyncio.gather(
         _pump(proc.stdout, "stdout", stdout, sink),

@@ -197,6 +197,26 @@ class Journal:
             )
         record.status = step_status
 
+    def record_process_group(
+        self,
+        *,
+        run_id: str,
+        lease_token: str,
+        attempt_id: int,
+        host: str,
+        group: int,
+        start: str | None,
+    ) -> None:
+        """The process group an attempt started (what to end if the attempt is cut off by a
+        crash). Not durable: a process crash keeps it, and a power loss ends the group."""
+        with self._transaction(durable=False) as (cur, _now):
+            self._fence(cur, run_id, lease_token)
+            cur.execute(
+                "UPDATE step_attempts SET process_host=?, process_group=?, process_start=?"
+                " WHERE id=?",
+                (host, group, start, attempt_id),
+            )
+
     def add_event(
         self,
         *,

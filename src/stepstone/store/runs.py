@@ -137,6 +137,25 @@ def attempts_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
     )
 
 
+def cut_off_process_groups_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
+    """The process groups recorded by the run's attempts that did not end by themselves
+    (interrupted, or still marked running): what a crash may have left running."""
+    query = (
+        select(
+            step_attempts.c.process_host,
+            step_attempts.c.process_group,
+            step_attempts.c.process_start,
+        )
+        .join(workflow_steps, workflow_steps.c.id == step_attempts.c.step_id)
+        .where(
+            workflow_steps.c.run_id == run_id,
+            step_attempts.c.process_group.is_not(None),
+            step_attempts.c.status.in_((AttemptStatus.INTERRUPTED, AttemptStatus.RUNNING)),
+        )
+    )
+    return conn.execute(query).mappings().all()
+
+
 def events_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
     return (
         conn.execute(

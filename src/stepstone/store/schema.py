@@ -157,6 +157,11 @@ step_attempts = Table(
     Column("error_traceback", Text, nullable=True),
     Column("started_at", Float, nullable=False),
     Column("completed_at", Float, nullable=True),
+    # The process group the attempt started (a command, an agent), to end what is left of it
+    # after a crash: host, group id, and its leader's start (boot id and start time).
+    Column("process_host", String(255), nullable=True),
+    Column("process_group", Integer, nullable=True),
+    Column("process_start", String(64), nullable=True),
     Index("ix_step_attempts_step", "step_id", "attempt"),
 )
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stepstone.engine.context import RunInfo
 from stepstone.engine.executor import Outcome, RunExecution
 from stepstone.engine.loader import load_definition
+from stepstone.steps.processes import ProcessGroup, end_left_over
 from stepstone.store import leases
 from stepstone.store import runs as run_store
 from stepstone.store.database import Database
@@ -28,8 +30,10 @@ def prepare_execution(
         assert run is not None, "a leased run exists"
         project = find_project_txn(conn, id=run["project_id"])
         definition_row = get_definition_txn(conn, run["workflow_definition_id"])
+        cut_off = run_store.cut_off_process_groups_txn(conn, run_id)
     assert project is not None
     assert definition_row is not None
+    end_left_overs(run_id, cut_off)
     definition = load_definition(project["path"], definition_row["file_path"], run["workflow"])
     info = RunInfo.from_row(run, project_path=project["path"])
     return RunExecution(
@@ -39,6 +43,18 @@ def prepare_execution(
         journal=journal,
         lease_token=lease_token,
     )
+
+
+def end_left_overs(run_id: str, groups: Sequence[Mapping[Any, Any]]) -> None:
+    """Before a run executes again, end what a crash left running of its cut-off attempts
+    (a command's background children, an agent still at work): they would race the step's
+    new attempt."""
+    for row in groups:
+        group = ProcessGroup(row["process_host"], row["process_group"], row["process_start"])
+        if end_left_over(group):
+            log.warning(
+                "run %s: ended process group %d left by a cut-off step", run_id, group.group
+            )
 
 
 def record_outcome(
