@@ -16,11 +16,13 @@ from stepstone.errors import (
     StepstoneError,
 )
 from stepstone.steps.cli import CliResult
+from stepstone.steps.git import GitResult
 
 __all__ = [
     "CliResult",
     "Conflict",
     "Context",
+    "GitResult",
     "InvalidInput",
     "NotFound",
     "NotResumable",

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stepstone.engine.keys import slugify
+from stepstone.errors import InvalidInput
+from stepstone.steps import git as git_steps
 from stepstone.steps.cli import CliResult, run_command
+from stepstone.steps.git import GitResult
 
 if TYPE_CHECKING:
     from stepstone.engine.executor import RunExecution
@@ -109,6 +112,52 @@ class StepApi:
         )
         return CliResult(**output)
 
+    async def git(
+        self,
+        step_id: str,
+        op: str,
+        *,
+        message: str | None = None,
+        paths: Sequence[str] | None = None,
+        branch: str | None = None,
+        base: str | None = None,
+        path: str | None = None,
+        force: bool = False,
+        cwd: str | None = None,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+    ) -> GitResult:
+        """A git operation in the run's working directory (SPEC 8): ``commit`` (``message``,
+        optional ``paths``), ``branch`` (``branch``, optional ``base``), ``worktree-add``
+        (``path``, ``branch``, optional ``base``), ``worktree-remove`` (``path``, ``force``)."""
+        execution = self._execution
+        workdir = os.path.join(execution.run_info.working_dir, cwd or "")
+
+        async def action() -> GitResult:
+            repo = git_steps.Git(workdir, execution.command_output_sink())
+            if op == "commit":
+                return await git_steps.commit(repo, message=message or "", paths=paths)
+            if op == "branch":
+                return await git_steps.branch(repo, name=_required(branch, "branch"), base=base)
+            if op == "worktree-add":
+                return await git_steps.worktree_add(
+                    repo,
+                    path=_required(path, "path"),
+                    branch_name=_required(branch, "branch"),
+                    base=base,
+                )
+            if op == "worktree-remove":
+                return await git_steps.worktree_remove(
+                    repo, path=_required(path, "path"), force=force
+                )
+            raise InvalidInput(f"unknown git op {op!r}; use one of {', '.join(git_steps.GIT_OPS)}")
+
+        output = await execution.run_step(
+            step_id, "git", action, retries=retries, retry_backoff=retry_backoff, timeout=timeout
+        )
+        return GitResult(**output)
+
     async def sleep(self, step_id: str, seconds: float) -> None:
         """A durable sleep: after a crash and resume it sleeps only what is left."""
         await self._execution.run_sleep(step_id, seconds)
@@ -159,3 +208,9 @@ class Context:
         """A key for the next call of that step, the same across attempts and resumes, to
         hand to external APIs; call it just before the step."""
         return self._execution.idempotency_key(step_id)
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise InvalidInput(f"this git op needs {name}=")
+    return value

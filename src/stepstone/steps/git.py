@@ -1,0 +1,167 @@
+"""Git operations as steps (SPEC 8): commit, branch, worktree-add, worktree-remove.
+
+Each operation runs the real ``git`` in the step's working directory, its output streamed to
+the step's logs. Operations are written to be run again after a crash: a branch that this
+run already created, or a worktree already added for the same branch, is not an error.
+Cleanup never destroys work: a worktree with uncommitted changes is kept, and the result
+says so.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stepstone.errors import InvalidInput
+from stepstone.steps.cli import CliResult, LineSink, run_command
+
+GIT_OPS = ("commit", "branch", "worktree-add", "worktree-remove")
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """What a git step did. Fields that do not apply to its operation are None."""
+
+    op: str
+    had_changes: bool | None = None
+    """``commit``: whether there was anything to commit."""
+    commit: str | None = None
+    """The commit HEAD points at afterwards (``commit``, ``branch``, ``worktree-add``)."""
+    branch: str | None = None
+    path: str | None = None
+    """``worktree-add`` / ``worktree-remove``: the worktree's folder."""
+    kept: bool | None = None
+    """``worktree-remove``: the worktree was kept (see ``reason``)."""
+    reason: str | None = None
+
+
+class Git:
+    """``git`` in one directory, its output going to a step's logs."""
+
+    def __init__(self, cwd: str, sink: LineSink) -> None:
+        if shutil.which("git") is None:
+            raise InvalidInput("git is not installed (or not on PATH)")
+        self.cwd = cwd
+        self._sink = sink
+
+    async def run(self, *args: str, check: bool = True, cwd: str | None = None) -> CliResult:
+        result = await run_command(["git", *args], cwd=cwd or self.cwd, env=None, sink=self._sink)
+        if check and result.exit_code != 0:
+            detail = (result.stderr.strip().splitlines() or [f"exit code {result.exit_code}"])[-1]
+            raise InvalidInput(f"git {args[0]} failed: {detail}")
+        return result
+
+    async def output(self, *args: str, cwd: str | None = None) -> str:
+        return (await self.run(*args, cwd=cwd)).stdout.strip()
+
+    async def ensure_repository(self) -> None:
+        result = await self.run("rev-parse", "--is-inside-work-tree", check=False)
+        if result.exit_code != 0 or result.stdout.strip() != "true":
+            raise InvalidInput(f"{self.cwd} is not a git repository")
+
+    async def check_branch_name(self, name: str) -> None:
+        result = await self.run("check-ref-format", "--branch", name, check=False)
+        if result.exit_code != 0 or not name:
+            raise InvalidInput(f"{name!r} is not a valid branch name")
+
+    async def branch_exists(self, name: str) -> bool:
+        found = await self.run(
+            "rev-parse", "--verify", "--quiet", f"refs/heads/{name}", check=False
+        )
+        return found.exit_code == 0
+
+    async def head(self, cwd: str | None = None) -> str:
+        return await self.output("rev-parse", "HEAD", cwd=cwd)
+
+    async def current_branch(self, cwd: str | None = None) -> str:
+        return await self.output("rev-parse", "--abbrev-ref", "HEAD", cwd=cwd)
+
+    async def has_changes(self, cwd: str | None = None) -> bool:
+        return bool(await self.output("status", "--porcelain", cwd=cwd))
+
+
+async def commit(git: Git, *, message: str, paths: Sequence[str] | None = None) -> GitResult:
+    """Stage (``paths``, or everything) and commit; a clean tree is a no-op."""
+    if not message.strip():
+        raise InvalidInput("a commit needs a message")
+    await git.ensure_repository()
+    await git.run("add", "--all", "--", *(paths or ["."]))
+    staged = await git.run("diff", "--cached", "--quiet", check=False)
+    if staged.exit_code == 0:
+        return GitResult("commit", had_changes=False, commit=await _head_or_none(git))
+    await git.run("commit", "--quiet", "-m", message)
+    return GitResult("commit", had_changes=True, commit=await git.head())
+
+
+async def branch(git: Git, *, name: str, base: str | None = None) -> GitResult:
+    """Switch to branch ``name``, creating it from ``base`` (or HEAD) when it does not exist
+    yet; a branch that exists already (made by an earlier attempt) is switched to."""
+    await git.ensure_repository()
+    await git.check_branch_name(name)
+    if await git.branch_exists(name):
+        if await git.current_branch() != name:
+            await git.run("switch", "--quiet", name)
+    else:
+        await git.run("switch", "--quiet", "-c", name, *([base] if base else []))
+    return GitResult("branch", branch=name, commit=await git.head())
+
+
+async def worktree_add(
+    git: Git, *, path: str, branch_name: str, base: str | None = None
+) -> GitResult:
+    """A worktree at ``path`` on ``branch_name`` (created from ``base`` when new). Adding
+    the same worktree again is not an error; a folder that is something else is."""
+    await git.ensure_repository()
+    await git.check_branch_name(branch_name)
+    folder = _folder(git.cwd, path)
+    if folder.exists():
+        if await _worktree_branch(git, folder) != branch_name:
+            raise InvalidInput(f"{folder} exists and is not a worktree of {branch_name!r}")
+    elif await git.branch_exists(branch_name):
+        await git.run("worktree", "add", "--quiet", str(folder), branch_name)
+    else:
+        await git.run(
+            "worktree", "add", "--quiet", "-b", branch_name, str(folder), *([base] if base else [])
+        )
+    return GitResult(
+        "worktree-add", branch=branch_name, path=str(folder), commit=await git.head(str(folder))
+    )
+
+
+async def worktree_remove(git: Git, *, path: str, force: bool = False) -> GitResult:
+    """Remove the worktree at ``path``, unless it holds uncommitted changes (then it is kept
+    and the result says why) or ``force``. A worktree already gone is not an error."""
+    await git.ensure_repository()
+    folder = _folder(git.cwd, path)
+    if not folder.exists():
+        await git.run("worktree", "prune")
+        return GitResult("worktree-remove", path=str(folder), kept=False)
+    if not force and await git.has_changes(str(folder)):
+        reason = f"{folder} has uncommitted changes; kept"
+        return GitResult("worktree-remove", path=str(folder), kept=True, reason=reason)
+    await git.run("worktree", "remove", *(["--force"] if force else []), str(folder))
+    return GitResult("worktree-remove", path=str(folder), kept=False)
+
+
+def _folder(*parts: str) -> Path:
+    """A folder's real path (quick file-system calls; no need to leave the loop for them)."""
+    return Path(*parts).resolve()
+
+
+async def _head_or_none(git: Git) -> str | None:
+    found = await git.run("rev-parse", "--verify", "--quiet", "HEAD", check=False)
+    return found.stdout.strip() or None
+
+
+async def _worktree_branch(git: Git, folder: Path) -> str | None:
+    """The branch checked out in ``folder`` when it is a worktree of this repository."""
+    listing = await git.output("worktree", "list", "--porcelain")
+    current: Path | None = None
+    for line in listing.splitlines():
+        if line.startswith("worktree "):
+            current = _folder(line.removeprefix("worktree "))
+        elif line.startswith("branch ") and current == folder:
+            return line.removeprefix("branch refs/heads/")
+    return None

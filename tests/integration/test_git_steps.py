@@ -1,0 +1,154 @@
+"""Git operations as steps, on real repositories in temporary folders (SPEC 8)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stepstone.errors import InvalidInput
+from stepstone.services.runs import get_run, resume_run, start_run
+from stepstone.store.database import Database
+from tests.helpers import Project, execute_inline
+
+GIT_FLOW = """
+@workflow(id="git-flow")
+async def git_flow(ctx: Context) -> dict:
+    branch = await ctx.step.git("branch", op="branch", branch="feature")
+    (PROJECT / "feature.txt").write_text("new\\n")
+    first = await ctx.step.git("commit", op="commit", message="feat: feature.txt")
+    again = await ctx.step.git("commit-again", op="commit", message="nothing new")
+    if flag("fail-after-commits"):
+        raise RuntimeError("stopping on purpose")
+    tree = await ctx.step.git("worktree", op="worktree-add", path="../wt", branch="wt-branch")
+    (pathlib.Path(tree.path) / "draft.txt").write_text("uncommitted\\n")
+    kept = await ctx.step.git("keep", op="worktree-remove", path="../wt")
+    (pathlib.Path(tree.path) / "draft.txt").unlink()
+    removed = await ctx.step.git("remove", op="worktree-remove", path="../wt")
+    return {
+        "branch": branch.branch,
+        "first": [first.had_changes, first.commit],
+        "again": [again.had_changes, again.commit],
+        "kept": [kept.kept, kept.reason],
+        "removed": removed.kept,
+    }
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture(autouse=True)
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits need an author; a machine without a global git identity still has one here."""
+    for variable in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{variable}_NAME", "Stepstone Tests")
+        monkeypatch.setenv(f"GIT_{variable}_EMAIL", "tests@stepstone.invalid")
+
+
+def make_repository(project: Project) -> None:
+    git(project.root, "init", "--quiet", "--initial-branch", "main")
+    (project.root / ".gitignore").write_text("effects.log\nfail-after-commits\n")
+    git(project.root, "add", "--all")
+    git(project.root, "commit", "--quiet", "-m", "initial")
+
+
+async def test_git_steps_branch_commit_and_clean_up_worktrees_without_losing_work(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(GIT_FLOW)
+    make_repository(project)
+    run_id = start_run(db, project.id, "git-flow")["id"]
+    outcome = await execute_inline(db, run_id)
+    assert outcome is not None
+    assert outcome.status == "completed", outcome
+
+    result = get_run(db, run_id)["result"]
+    assert result["branch"] == "feature"
+    assert git(project.root, "rev-parse", "--abbrev-ref", "HEAD") == "feature"
+    assert result["first"] == [True, git(project.root, "rev-parse", "HEAD")]
+    assert git(project.root, "log", "-1", "--format=%s") == "feat: feature.txt"
+    assert result["again"] == [False, result["first"][1]], "a clean tree commits nothing"
+    kept, reason = result["kept"]
+    assert kept is True
+    assert "uncommitted changes" in reason
+    assert result["removed"] is False
+    assert not (project.root.parent / "wt").exists()
+    assert "wt-branch" in git(project.root, "branch", "--list", "wt-branch")
+
+
+async def test_git_steps_run_again_after_a_failure_find_their_branch_and_worktree(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(GIT_FLOW)
+    make_repository(project)
+    (project.root / "fail-after-commits").touch()
+    run_id = start_run(db, project.id, "git-flow")["id"]
+    await execute_inline(db, run_id)
+    assert get_run(db, run_id)["status"] == "failed"
+
+    git(project.root, "switch", "--quiet", "main")  # someone looked around meanwhile
+    (project.root / "fail-after-commits").unlink()
+    resume_run(db, run_id)
+    outcome = await execute_inline(db, run_id)
+    assert outcome is not None
+    assert outcome.status == "completed", outcome
+    steps = {s["key"]: s for s in get_run(db, run_id)["steps"]}
+    assert all(steps[k]["reused"] for k in ("branch", "commit", "commit-again"))
+    assert git(project.root, "log", "--format=%s", "feature").splitlines()[0] == (
+        "feat: feature.txt"
+    )
+
+
+BAD_GIT = """
+@workflow(id="bad-git")
+async def bad_git(ctx: Context) -> None:
+    await ctx.step.git("branch", op=ctx.args["op"], branch=ctx.args.get("branch"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("repository", "args", "message"),
+    [
+        (False, {"op": "branch", "branch": "feature"}, "is not a git repository"),
+        (True, {"op": "branch", "branch": "bad..name"}, "'bad..name' is not a valid branch name"),
+        (True, {"op": "rebase"}, "unknown git op 'rebase'"),
+        (True, {"op": "branch"}, "this git op needs branch="),
+    ],
+)
+async def test_a_git_step_that_cannot_be_done_fails_with_a_clear_message(
+    db: Database, make_project, repository: bool, args: dict[str, str], message: str
+) -> None:
+    project: Project = make_project(BAD_GIT)
+    if repository:
+        make_repository(project)
+    run_id = start_run(db, project.id, "bad-git", args=args)["id"]
+    await execute_inline(db, run_id)
+    run = get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert message in run["steps"][0]["error_message"]
+
+
+async def test_an_operation_repeated_after_a_crash_is_not_an_error(make_project) -> None:
+    """A crash between a git operation and its checkpoint runs it again: the branch or the
+    worktree it made is found, not refused."""
+    from stepstone.steps import git as git_steps
+
+    project: Project = make_project()
+    make_repository(project)
+    lines: list[str] = []
+    repo = git_steps.Git(str(project.root), lambda _stream, line: lines.append(line))
+    for _ in range(2):
+        made = await git_steps.branch(repo, name="feature")
+        assert made.branch == "feature"
+        added = await git_steps.worktree_add(repo, path="../wt2", branch_name="wt2")
+        assert added.path == str((project.root.parent / "wt2").resolve())
+    assert git(project.root, "rev-parse", "--abbrev-ref", "HEAD") == "feature"
+    worktrees = git(project.root, "worktree", "list", "--porcelain")
+    assert worktrees.count("branch refs/heads/wt2") == 1
+    (project.root.parent / "other").mkdir()
+    with pytest.raises(InvalidInput, match="is not a worktree of 'wt3'"):
+        await git_steps.worktree_add(repo, path="../other", branch_name="wt3")
