@@ -110,9 +110,16 @@ def end_spawned() -> None:
                 pipe.close()
 
 
-async def execute_inline(db: Database, run_id: str, **worker_options: float) -> Outcome | None:
+async def execute_inline(
+    db: Database, run_id: str, *, artifacts_dir: Path | None = None, **worker_options: float
+) -> Outcome | None:
     """Execute one queued run in this process, as `stepstone run --inline` does."""
-    worker = Worker(db, concurrency=1, **worker_options)  # type: ignore[arg-type]
+    worker = Worker(
+        db,
+        concurrency=1,
+        artifacts_dir=artifacts_dir,
+        **worker_options,  # type: ignore[arg-type]
+    )
     try:
         return await worker.execute_inline(run_id)
     finally:

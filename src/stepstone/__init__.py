@@ -15,10 +15,12 @@ from stepstone.errors import (
     StepFailed,
     StepstoneError,
 )
+from stepstone.steps.artifact import ArtifactInfo
 from stepstone.steps.cli import CliResult
 from stepstone.steps.git import GitResult
 
 __all__ = [
+    "ArtifactInfo",
     "CliResult",
     "Conflict",
     "Context",

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=4101, ge=0, le=65535)
 
+    @property
+    def artifacts_dir(self) -> Path:
+        """Where runs' artifacts are kept: ``home/artifacts/<run id>/``."""
+        return self.home / "artifacts"
+
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under ``home``."""
         if self.database_url:

@@ -74,6 +74,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         lease_seconds=settings.lease_seconds,
         poll_seconds=settings.poll_seconds,
         on_change=feed.wake,
+        artifacts_dir=settings.artifacts_dir,
     )
 
     @asynccontextmanager
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         responses=error_responses(400, 401),
     )
     app.state.db = database
+    app.state.artifacts_dir = settings.artifacts_dir
     app.state.bus = bus
     app.state.run_cache = RunCache()
     app.state.wake = lambda: None

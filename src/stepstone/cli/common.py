@@ -47,4 +47,5 @@ def make_worker(db: Database, concurrency: int | None = None) -> Worker:
         concurrency=concurrency or configured.worker_concurrency,
         lease_seconds=configured.lease_seconds,
         poll_seconds=configured.poll_seconds,
+        artifacts_dir=configured.artifacts_dir,
     )

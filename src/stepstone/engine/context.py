@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from stepstone.engine.keys import slugify
 from stepstone.errors import InvalidInput
 from stepstone.steps import git as git_steps
+from stepstone.steps.artifact import ArtifactInfo
 from stepstone.steps.cli import CliResult, run_command
 from stepstone.steps.git import GitResult
 
@@ -161,6 +162,39 @@ class StepApi:
     async def sleep(self, step_id: str, seconds: float) -> None:
         """A durable sleep: after a crash and resume it sleeps only what is left."""
         await self._execution.run_sleep(step_id, seconds)
+
+    async def artifact(
+        self,
+        step_id: str,
+        *,
+        name: str,
+        content: str | bytes | None = None,
+        path: str | os.PathLike[str] | None = None,
+        content_type: str | None = None,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+    ) -> ArtifactInfo:
+        """Save ``content`` (text or bytes) or a copy of the file at ``path`` (relative to the
+        run's working directory) as the run's downloadable artifact ``name``, a plain file
+        name; saving the same name again replaces that artifact."""
+        execution = self._execution
+        source = None if path is None else os.path.join(execution.run_info.working_dir, path)
+
+        async def action() -> ArtifactInfo:
+            return await execution.save_artifact(
+                name, content=content, source=source, content_type=content_type
+            )
+
+        output = await execution.run_step(
+            step_id,
+            "artifact",
+            action,
+            retries=retries,
+            retry_backoff=retry_backoff,
+            timeout=timeout,
+        )
+        return ArtifactInfo(**output)
 
 
 class RunLogger:

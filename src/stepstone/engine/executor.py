@@ -10,6 +10,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from stepstone.engine.context import Context, RunInfo
@@ -17,6 +18,7 @@ from stepstone.engine.definition import WorkflowDefinition
 from stepstone.engine.keys import StepKeys
 from stepstone.engine.results import decode_result, encode_result
 from stepstone.errors import (
+    InvalidInput,
     LeaseLost,
     ResultNotSerializable,
     RunCancelled,
@@ -24,6 +26,7 @@ from stepstone.errors import (
     StepFailed,
     StepstoneError,
 )
+from stepstone.steps import artifact as artifacts
 from stepstone.steps.cli import LineSink
 from stepstone.steps.processes import ProcessGroup
 from stepstone.store.journal import JournalWriter, LogLine, StepRecord
@@ -86,8 +89,11 @@ class RunExecution:
         definition: WorkflowDefinition,
         journal: JournalWriter,
         lease_token: str,
+        artifacts_dir: Path | None = None,
     ) -> None:
         self.run_info = run_info
+        # Where runs' artifacts are kept (``<dir>/<run id>/``); None: this worker keeps none.
+        self.artifacts_dir = artifacts_dir
         self._args = args
         self._definition = definition
         self._journal = journal
@@ -303,6 +309,51 @@ class RunExecution:
                 final=final,
             )
         )
+
+    async def save_artifact(
+        self,
+        name: str,
+        *,
+        content: str | bytes | None,
+        source: str | None,
+        content_type: str | None,
+    ) -> artifacts.ArtifactInfo:
+        """Save a file as the run's artifact ``name`` and record it; called from inside a
+        step, whose key the record names."""
+        step_key = _current_step.get()
+        assert step_key is not None, "called from inside a step"
+        if self.artifacts_dir is None:
+            raise InvalidInput("this worker has no artifacts folder; artifacts cannot be saved")
+        if (content is None) == (source is None):
+            raise InvalidInput("give an artifact either content= or path=")
+        if content is not None and not isinstance(content, str | bytes):
+            raise InvalidInput(
+                f"artifact content must be str or bytes, not {type(content).__name__}"
+            )
+        name = artifacts.checked_name(name)
+        content_type = artifacts.content_type_for(name, content_type)
+        stored = await asyncio.to_thread(
+            artifacts.save,
+            self.artifacts_dir,
+            self.run_info.id,
+            name,
+            content=content,
+            source=source,
+        )
+        run_id, lease_token = self.run_info.id, self._lease_token
+        await self._journal.call(
+            lambda j: j.save_artifact(
+                run_id=run_id,
+                lease_token=lease_token,
+                step_key=step_key,
+                name=name,
+                content_type=content_type,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                file_name=stored.file_name,
+            )
+        )
+        return artifacts.ArtifactInfo(name, stored.size_bytes, stored.sha256, content_type)
 
     def _raise_if_interrupted(self) -> None:
         if self.cancel_requested:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from stepstone.engine.loader import discover, files_signature
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound
+from stepstone.steps.artifact import remove_run_folder
 from stepstone.store import projects as store
 from stepstone.store import runs as run_store
 from stepstone.store.database import Database
@@ -156,10 +157,12 @@ def rename_project(db: Database, project_id: str, name: str) -> Project:
         return project_record(_project_by_id_txn(conn, project_id))
 
 
-def delete_project(db: Database, project_id: str, *, user_id: str | None = None) -> None:
-    """Forget a project with its definitions and runs (its directory is left alone);
-    refused while one of its runs is live, and, for ``user_id``, while it holds runs of
-    another user."""
+def delete_project(
+    db: Database, project_id: str, *, artifacts_dir: Path, user_id: str | None = None
+) -> None:
+    """Forget a project with its definitions and runs, and the runs' artifacts in
+    ``artifacts_dir`` (its directory is left alone); refused while one of its runs is live,
+    and, for ``user_id``, while it holds runs of another user."""
     with db.transaction() as conn:
         project = _project_by_id_txn(conn, project_id)
         runs = run_store.list_runs_txn(conn, project_id=project["id"], limit=1_000_000)
@@ -170,6 +173,8 @@ def delete_project(db: Database, project_id: str, *, user_id: str | None = None)
         for run in runs:
             run_store.delete_run_txn(conn, run["id"])
         store.delete_project_txn(conn, project["id"])
+    for run in runs:
+        remove_run_folder(artifacts_dir, run["id"])
 
 
 def _project_by_id_txn(conn: Connection, project_id: str) -> RowMapping:

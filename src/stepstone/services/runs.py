@@ -14,6 +14,7 @@ from sqlalchemy import Connection, RowMapping
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound, NotResumable
 from stepstone.services.args import validate_args
 from stepstone.services.projects import resolve_project_txn, sync_definitions, usable_path
+from stepstone.steps.artifact import remove_run_folder
 from stepstone.store import leases
 from stepstone.store import projects as project_store
 from stepstone.store import runs as store
@@ -350,10 +351,15 @@ def run_logs(
         return [log_record(line) for line in lines]
 
 
-def delete_run(db: Database, run_id: str, *, user_id: str | None = None) -> None:
-    """Delete a run with its steps, events and logs; refused while a worker executes it."""
+def delete_run(
+    db: Database, run_id: str, *, artifacts_dir: Path, user_id: str | None = None
+) -> None:
+    """Delete a run with its steps, events, logs and artifacts (their files in
+    ``artifacts_dir`` too); refused while a worker executes it."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         if is_live(run):
             raise Conflict(f"run {run['id']} is running in a live worker; cancel it first")
         store.delete_run_txn(conn, run["id"])
+    # After the commit: a failed delete keeps the files its rows point to.
+    remove_run_folder(artifacts_dir, run["id"])

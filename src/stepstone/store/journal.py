@@ -23,6 +23,7 @@ import queue
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -240,6 +241,42 @@ class Journal:
                     "UPDATE workflow_runs SET current_phase=?, updated_at=? WHERE id=?",
                     (phase, now, run_id),
                 )
+
+    def save_artifact(
+        self,
+        *,
+        run_id: str,
+        lease_token: str,
+        step_key: str,
+        name: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        file_name: str,
+    ) -> None:
+        """Record a file the step saved; a second save of the same name replaces the first
+        (the row keeps its id, so a download link stays valid)."""
+        with self._transaction(durable=True) as (cur, now):
+            self._fence(cur, run_id, lease_token)
+            cur.execute(
+                "INSERT INTO run_artifacts (id, run_id, step_key, name, content_type,"
+                " size_bytes, sha256, file_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id, name) DO UPDATE SET step_key=excluded.step_key,"
+                " content_type=excluded.content_type, size_bytes=excluded.size_bytes,"
+                " sha256=excluded.sha256, file_name=excluded.file_name,"
+                " created_at=excluded.created_at",
+                (
+                    str(uuid.uuid4()),
+                    run_id,
+                    step_key,
+                    name,
+                    content_type,
+                    size_bytes,
+                    sha256,
+                    file_name,
+                    now,
+                ),
+            )
 
     def add_logs(self, run_id: str, lines: Iterable[LogLine]) -> None:
         """Log lines ``(step_key, phase, stream, line, created_at)``; not fenced: logs of a

@@ -148,6 +148,18 @@ class LogLine(TypedDict):
     created_at: str | None
 
 
+class Artifact(TypedDict):
+    """A file a run saved (``ctx.step.artifact``); download it by ``id``."""
+
+    id: str
+    name: str
+    step_key: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    created_at: str | None
+
+
 def iso(timestamp: float | None) -> str | None:
     """Epoch seconds as ISO 8601 UTC (``2026-11-30T10:00:00.123456Z``)."""
     if timestamp is None:
@@ -301,4 +313,16 @@ def log_record(line: Row) -> LogLine:
         "stream": line["stream"],
         "line": line["line"],
         "created_at": iso(line["created_at"]),
+    }
+
+
+def artifact_record(artifact: Row) -> Artifact:
+    return {
+        "id": artifact["id"],
+        "name": artifact["name"],
+        "step_key": artifact["step_key"],
+        "content_type": artifact["content_type"],
+        "size_bytes": artifact["size_bytes"],
+        "sha256": artifact["sha256"],
+        "created_at": iso(artifact["created_at"]),
     }

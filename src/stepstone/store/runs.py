@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, or_, select, update
 
 from stepstone.store.schema import (
+    run_artifacts,
     run_events,
     step_attempts,
     step_logs,
@@ -107,7 +108,7 @@ def delete_run_txn(conn: Connection, run_id: str) -> None:
     """The run and everything recorded for it."""
     steps = select(workflow_steps.c.id).where(workflow_steps.c.run_id == run_id)
     conn.execute(delete(step_attempts).where(step_attempts.c.step_id.in_(steps)))
-    for table in (workflow_steps, run_events, step_logs):
+    for table in (workflow_steps, run_events, step_logs, run_artifacts):
         conn.execute(delete(table).where(table.c.run_id == run_id))
     conn.execute(delete(workflow_runs).where(workflow_runs.c.id == run_id))
 

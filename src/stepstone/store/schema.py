@@ -8,6 +8,7 @@ lean journal path and SQLAlchemy read and write the very same bytes.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -193,4 +194,21 @@ step_logs = Table(
     Column("line", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Index("ix_step_logs_run", "run_id", "id"),
+)
+
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("run_id", ID, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("step_key", String(200), nullable=False),
+    # A plain file name chosen by the workflow; saving the same name again replaces it.
+    Column("name", String(200), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    # The file's name inside the run's artifacts folder (derived from ``name``, never a path).
+    Column("file_name", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("run_id", "name"),
 )

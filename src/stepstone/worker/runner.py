@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from stepstone.engine.context import RunInfo
@@ -22,9 +23,14 @@ log = logging.getLogger(__name__)
 
 
 def prepare_execution(
-    db: Database, run_id: str, journal: JournalWriter, lease_token: str
+    db: Database,
+    run_id: str,
+    journal: JournalWriter,
+    lease_token: str,
+    artifacts_dir: Path | None = None,
 ) -> RunExecution:
-    """Read the run and build its execution; raises InvalidInput if its code cannot load."""
+    """Read the run and build its execution (saving artifacts under ``artifacts_dir``);
+    raises InvalidInput if its code cannot load."""
     with db.transaction() as conn:
         run = run_store.get_run_txn(conn, run_id)
         assert run is not None, "a leased run exists"
@@ -42,6 +48,7 @@ def prepare_execution(
         definition=definition,
         journal=journal,
         lease_token=lease_token,
+        artifacts_dir=artifacts_dir,
     )
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,6 +54,9 @@ class Worker:
     identity: WorkerIdentity = field(default_factory=WorkerIdentity)
     on_change: Callable[[], None] | None = None
     """Called in the event loop after this worker wrote to the journal (wakes the feed)."""
+    artifacts_dir: Path | None = None
+    """Where runs save their artifacts (``<dir>/<run id>/``); None: ``ctx.step.artifact``
+    fails. Entry points pass ``Settings.artifacts_dir``."""
 
     def __post_init__(self) -> None:
         self._journal = JournalWriter(self.db.sqlite_path, after_write=self.on_change)
@@ -227,7 +231,12 @@ class Worker:
     async def _outcome_of(self, held: _Held) -> Outcome:
         try:
             execution = await self._in_thread(
-                prepare_execution, self.db, held.run_id, self._journal, held.lease_token
+                prepare_execution,
+                self.db,
+                held.run_id,
+                self._journal,
+                held.lease_token,
+                self.artifacts_dir,
             )
         except InvalidInput as exc:
             return Outcome(RunStatus.FAILED, error=describe_exception(exc))

@@ -4,7 +4,7 @@
  */
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import { api, unwrap } from "./client";
-import type { LogLine, RunCreate, RunPage } from "./types";
+import type { Artifact, LogLine, RunCreate, RunPage } from "./types";
 
 export interface RunFilter {
   projectId: string;
@@ -21,6 +21,7 @@ export const queryKeys = {
   runList: (filter: RunFilter) => ["runs", filter] as const,
   run: (runId: string) => ["run", runId] as const,
   stepLogs: (runId: string, stepKey: string) => ["step-logs", runId, stepKey] as const,
+  artifacts: (runId: string) => ["artifacts", runId] as const,
 };
 
 export const meQuery = () =>
@@ -85,6 +86,13 @@ export const stepLogsQuery = (runId: string, stepKey: string) =>
       ),
   });
 
+export const artifactsQuery = (runId: string) =>
+  queryOptions({
+    queryKey: queryKeys.artifacts(runId),
+    queryFn: (): Promise<Artifact[]> =>
+      unwrap(api.GET("/api/workflows/{run_id}/artifacts", { params: { path: { run_id: runId } } })),
+  });
+
 const runPath = (runId: string) => ({ params: { path: { run_id: runId } } });
 
 export const calls = {
@@ -104,4 +112,12 @@ export const calls = {
   pauseRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/pause", runPath(runId))),
   cancelRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/cancel", runPath(runId))),
   deleteRun: (runId: string) => unwrap(api.DELETE("/api/workflows/{run_id}", runPath(runId))),
+  /** The artifact's bytes, fetched with the token (a plain link would not carry it). */
+  downloadArtifact: (runId: string, artifactId: string): Promise<Blob> =>
+    unwrap(
+      api.GET("/api/workflows/{run_id}/artifacts/{artifact_id}", {
+        params: { path: { run_id: runId, artifact_id: artifactId } },
+        parseAs: "blob",
+      }),
+    ),
 };

@@ -15,6 +15,7 @@ export type Step = Schemas["Step"];
 export type Attempt = Schemas["Attempt"];
 export type RunEvent = Schemas["Event"];
 export type LogLine = Schemas["LogLine"];
+export type Artifact = Schemas["Artifact"];
 export type User = Schemas["User"];
 export type ErrorResponse = Schemas["ErrorResponse"];
 

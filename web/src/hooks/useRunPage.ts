@@ -1,6 +1,7 @@
-/** Everything the run page shows: the run (kept live) and the selected step's logs. */
+/** Everything the run page shows: the run (kept live), its artifacts and the selected step's
+ * logs. */
 import { useQuery } from "@tanstack/react-query";
-import { projectsQuery, runQuery, stepLogsQuery } from "../api/queries";
+import { artifactsQuery, projectsQuery, runQuery, stepLogsQuery } from "../api/queries";
 import { useLiveChannels } from "../live/LiveProvider";
 
 const FALLBACK_POLL_MS = 5000;
@@ -14,6 +15,8 @@ export function useRunPage(runId: string, selectedStepKey: string | null) {
     refetchInterval: (query) =>
       !connected && ACTIVE.has(query.state.data?.status ?? "") ? FALLBACK_POLL_MS : false,
   });
+  // Refetched by the live feed when a step completes (live/apply.ts).
+  const artifacts = useQuery(artifactsQuery(runId));
   const logs = useQuery({
     ...stepLogsQuery(runId, selectedStepKey ?? ""),
     enabled: selectedStepKey !== null,
@@ -22,5 +25,5 @@ export function useRunPage(runId: string, selectedStepKey: string | null) {
   const projects = useQuery(projectsQuery());
   const project = projects.data?.find((p) => p.id === run.data?.project_id) ?? null;
   const selectedStep = run.data?.steps.find((step) => step.key === selectedStepKey) ?? null;
-  return { run, logs, selectedStep, project, connected };
+  return { run, artifacts, logs, selectedStep, project, connected };
 }

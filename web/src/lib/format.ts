@@ -89,3 +89,16 @@ export function prettyJson(value: unknown): string {
   if (value === undefined) return "";
   return JSON.stringify(value, null, 2);
 }
+
+/** 512 B, 1.5 KB, 3.2 MB, 1.1 GB (powers of 1024). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

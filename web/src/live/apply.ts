@@ -103,6 +103,11 @@ function runUpdated(client: QueryClient, data: RunUpdated): void {
   refreshListsSoon(client);
 }
 
+/** A completed step may have saved an artifact: the run's list is fetched again. */
+function refreshArtifacts(client: QueryClient, runId: string): void {
+  refetchAfterLive(client, queryKeys.artifacts(runId));
+}
+
 function stepCreated(client: QueryClient, data: StepCreated): void {
   patchRun(client, data.run_id, (run) => {
     const known = run.steps.find((step) => step.id === data.step.id);
@@ -118,6 +123,7 @@ function stepCreated(client: QueryClient, data: StepCreated): void {
       : [...run.steps, step];
     return { ...run, steps };
   });
+  if (data.step.status === "completed") refreshArtifacts(client, data.run_id);
 }
 
 function stepUpdated(client: QueryClient, data: StepUpdated): void {
@@ -136,6 +142,7 @@ function stepUpdated(client: QueryClient, data: StepUpdated): void {
     return { ...run, steps: run.steps.map((s) => (s.id === step.id ? step : s)) };
   });
   if (patched && refetch) refetchAfterLive(client, queryKeys.run(data.run_id));
+  if (data.changes.status === "completed") refreshArtifacts(client, data.run_id);
 }
 
 function eventCreated(client: QueryClient, data: EventCreated): void {
@@ -183,7 +190,10 @@ export function applySubscribed(client: QueryClient, channels: string[]): void {
   for (const channel of channels) {
     const [kind, id] = channel.split(":");
     if (!id) continue;
-    if (kind === "run") refetchAfterLive(client, queryKeys.run(id));
+    if (kind === "run") {
+      refetchAfterLive(client, queryKeys.run(id));
+      refetchAfterLive(client, queryKeys.artifacts(id));
+    }
     if (kind === "project") {
       void client.invalidateQueries({ queryKey: queryKeys.runLists() });
       void client.invalidateQueries({ queryKey: queryKeys.definitions(id) });

@@ -1,6 +1,7 @@
 import { AlertTriangle } from "lucide-react";
 import { useState } from "react";
 import { useNavigate, useParams } from "react-router";
+import { ArtifactList } from "../components/ArtifactList";
 import { RunDetails, RunEvents } from "../components/RunDetails";
 import { RunHeader } from "../components/RunHeader";
 import { ErrorState, Loading } from "../components/States";
@@ -12,7 +13,7 @@ export function RunPage() {
   const { runId = "" } = useParams();
   const navigate = useNavigate();
   const [selectedKey, setSelectedKey] = useState<string | null>(null);
-  const { run, logs, selectedStep, project } = useRunPage(runId, selectedKey);
+  const { run, artifacts, logs, selectedStep, project } = useRunPage(runId, selectedKey);
 
   if (run.isPending) return <Loading label="Loading run…" />;
   if (run.isError) return <ErrorState error={run.error} onRetry={() => run.refetch()} />;
@@ -52,6 +53,7 @@ export function RunPage() {
           </section>
         )}
       </div>
+      <ArtifactList runId={data.id} artifacts={artifacts} />
       <div className="two-columns">
         <RunDetails run={data} />
         <RunEvents run={data} />

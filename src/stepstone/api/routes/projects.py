@@ -42,7 +42,12 @@ def update_project(
 @router.delete("/{project_id}", status_code=204, responses=error_responses(403, 404, 409))
 def delete_project(project_id: str, request: Request, user: CurrentUser) -> Response:
     """Forget a project, its definitions and runs (its directory is left alone)."""
-    services.delete_project(request.app.state.db, project_id, user_id=user["id"])
+    services.delete_project(
+        request.app.state.db,
+        project_id,
+        artifacts_dir=request.app.state.artifacts_dir,
+        user_id=user["id"],
+    )
     return Response(status_code=204)
 
 

@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
 
 from stepstone.api.auth import CurrentUser
 from stepstone.api.run_cache import json_bytes
 from stepstone.api.schemas import RunCreate, RunPage, error_responses
 from stepstone.errors import InvalidInput
+from stepstone.services import artifacts as artifact_services
 from stepstone.services import runs as services
 from stepstone.services.projects import get_project_by_id
-from stepstone.store.records import LogLine, Run
+from stepstone.store.records import Artifact, LogLine, Run
 from stepstone.vocabulary import RunStatus
 
 router = APIRouter(prefix="/workflows")
@@ -116,7 +118,12 @@ def cancel_run(run_id: str, request: Request, user: CurrentUser) -> Run:
 @router.delete("/{run_id}", status_code=204, responses=error_responses(403, 404, 409))
 def delete_run(run_id: str, request: Request, user: CurrentUser) -> Response:
     """Delete a run and all it recorded; refused while it is live."""
-    services.delete_run(request.app.state.db, run_id, user_id=user["id"])
+    services.delete_run(
+        request.app.state.db,
+        run_id,
+        artifacts_dir=request.app.state.artifacts_dir,
+        user_id=user["id"],
+    )
     return Response(status_code=204)
 
 
@@ -135,4 +142,44 @@ def get_step_logs(
     """The step's output lines (``step_id``: the step's id or key), after ``after_id``."""
     return services.run_logs(
         request.app.state.db, run_id, step=step_id, after_id=after_id, user_id=user["id"]
+    )
+
+
+@router.get(
+    "/{run_id}/artifacts", response_model=list[Artifact], responses=error_responses(403, 404)
+)
+def list_artifacts(run_id: str, request: Request, user: CurrentUser) -> list[Artifact]:
+    """The files the run saved (``ctx.step.artifact``), by name."""
+    return artifact_services.list_artifacts(request.app.state.db, run_id, user_id=user["id"])
+
+
+@router.get(
+    "/{run_id}/artifacts/{artifact_id}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The artifact's bytes, with its content type, as an attachment.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        **error_responses(403, 404),
+    },
+)
+def download_artifact(
+    run_id: str, artifact_id: str, request: Request, user: CurrentUser
+) -> FileResponse:
+    """Download one of the run's artifacts."""
+    found = artifact_services.artifact_file(
+        request.app.state.db,
+        run_id,
+        artifact_id,
+        artifacts_dir=request.app.state.artifacts_dir,
+        user_id=user["id"],
+    )
+    return FileResponse(
+        found.path,
+        media_type=found.content_type,
+        filename=found.name,
+        content_disposition_type="attachment",
     )

@@ -21,6 +21,7 @@ function serve(run: Run, logs: LogLine[] = []) {
   return mockFetch((request) => {
     const path = new URL(request.url).pathname;
     if (path === `/api/workflows/${run.id}`) return jsonResponse(run);
+    if (path === `/api/workflows/${run.id}/artifacts`) return jsonResponse([]);
     if (path.startsWith(`/api/workflows/${run.id}/steps/`)) return jsonResponse(logs);
     return errorResponse(404, "not_found", `no route ${path}`);
   });
