@@ -17,6 +17,7 @@ from stepstone.steps import git as git_steps
 from stepstone.steps.artifact import ArtifactInfo
 from stepstone.steps.cli import CliResult, run_command
 from stepstone.steps.git import GitResult
+from stepstone.store.redaction import secret_values
 
 if TYPE_CHECKING:
     from stepstone.engine.executor import RunExecution
@@ -94,6 +95,9 @@ class StepApi:
         execution = self._execution
         # A relative cwd is inside the run's working directory, not the worker's.
         workdir = os.path.join(execution.run_info.working_dir, cwd or "")
+
+        if env:
+            execution.add_secrets(secret_values(env))
 
         async def action() -> CliResult:
             result = await run_command(

@@ -7,7 +7,7 @@ import contextvars
 import logging
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,6 +264,10 @@ class RunExecution:
         finally:
             _current_attempt.reset(attempt_token)
             _current_step.reset(token)
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Values a step hands to its command as secrets: never written to the journal."""
+        self._journal.redactor.add(values)
 
     async def record_process_group(self, group: ProcessGroup) -> None:
         """The process group the running step's attempt just started, recorded so that a

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from stepstone.errors import LeaseLost
 from stepstone.store.database import configure_sqlite_connection
 from stepstone.store.leases import FENCE_SQL, FENCED_SQL
+from stepstone.store.redaction import Redactor
 
 
 @dataclass(slots=True)
@@ -61,7 +62,11 @@ class Journal:
     that finds another writer holding SQLite's lock fail at once (``database is locked``)
     instead of waiting for it."""
 
-    def __init__(self, sqlite_path: str, *, wait_for_lock: bool = True) -> None:
+    def __init__(
+        self, sqlite_path: str, *, wait_for_lock: bool = True, redactor: Redactor | None = None
+    ) -> None:
+        self.redactor = redactor or Redactor()
+        """What a step outputs, raises, logs or annotates passes through it (SPEC 9)."""
         self._conn = sqlite3.connect(sqlite_path, isolation_level=None, check_same_thread=False)
         configure_sqlite_connection(self._conn)
         if not wait_for_lock:
@@ -155,6 +160,7 @@ class Journal:
         self, *, run_id: str, lease_token: str, record: StepRecord, attempt_id: int, output: str
     ) -> None:
         """The completion: output and ``completed`` in one durable transaction."""
+        output = self.redactor.text(output)
         with self._transaction(durable=True) as (cur, now):
             cur.execute(
                 "UPDATE workflow_steps SET status='completed', output=?, error_message=NULL,"
@@ -183,6 +189,8 @@ class Journal:
         status: str = "failed",
     ) -> None:
         """An attempt that raised (or was cancelled). ``final`` also marks the step."""
+        error = self.redactor.text(error)
+        traceback_text = self.redactor.maybe(traceback_text)
         with self._transaction(durable=True) as (cur, now):
             self._fence(cur, run_id, lease_token)
             cur.execute(
@@ -229,6 +237,7 @@ class Journal:
         step_key: str | None = None,
         dedupe_key: str | None = None,
     ) -> None:
+        message = self.redactor.maybe(message)
         with self._transaction(durable=False) as (cur, now):
             self._fence(cur, run_id, lease_token)
             cur.execute(
@@ -285,7 +294,10 @@ class Journal:
             cur.executemany(
                 "INSERT INTO step_logs (run_id, step_key, phase, stream, line, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_id, *line) for line in lines],
+                [
+                    (run_id, key, phase, stream, self.redactor.text(text), at)
+                    for key, phase, stream, text, at in lines
+                ],
             )
 
 
@@ -305,9 +317,16 @@ class JournalWriter:
     ``call_soon_threadsafe``: an executor's future chaining costs as much as the write.
     """
 
-    def __init__(self, sqlite_path: str, *, after_write: Callable[[], None] | None = None) -> None:
-        self._journal = Journal(sqlite_path)
-        self._on_loop = Journal(sqlite_path, wait_for_lock=False)
+    def __init__(
+        self,
+        sqlite_path: str,
+        *,
+        after_write: Callable[[], None] | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.redactor = redactor or Redactor()
+        self._journal = Journal(sqlite_path, redactor=self.redactor)
+        self._on_loop = Journal(sqlite_path, wait_for_lock=False, redactor=self.redactor)
         self._after_write = after_write
         self._on_thread = 0
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()

@@ -9,9 +9,11 @@ expired and the run was resumed, even into this same worker) can never write aga
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,7 @@ from stepstone.errors import InvalidInput
 from stepstone.store import leases
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
+from stepstone.store.redaction import Redactor
 from stepstone.vocabulary import RunStatus
 from stepstone.worker.lease import WorkerIdentity
 from stepstone.worker.runner import prepare_execution, record_outcome, release_interrupted
@@ -59,7 +62,11 @@ class Worker:
     fails. Entry points pass ``Settings.artifacts_dir``."""
 
     def __post_init__(self) -> None:
-        self._journal = JournalWriter(self.db.sqlite_path, after_write=self.on_change)
+        # The worker's own secrets (and, as steps name them, theirs) never reach the journal.
+        self.redactor = Redactor.from_environment(os.environ)
+        self._journal = JournalWriter(
+            self.db.sqlite_path, after_write=self.on_change, redactor=self.redactor
+        )
         self._held: dict[str, _Held] = {}
         self._claims = itertools.count(1)
         self._wake = asyncio.Event()
@@ -214,7 +221,12 @@ class Worker:
         try:
             outcome = await self._outcome_of(held)
             await self._in_thread_to_the_end(
-                record_outcome, self.db, held.run_id, held.lease_token, outcome, time.time()
+                record_outcome,
+                self.db,
+                held.run_id,
+                held.lease_token,
+                self._redacted(outcome),
+                time.time(),
             )
         except BaseException:
             if held.task is not None:
@@ -227,6 +239,13 @@ class Worker:
         if self.on_change is not None:
             self.on_change()
         return outcome
+
+    def _redacted(self, outcome: Outcome) -> Outcome:
+        """The outcome as the journal may hold it (a result or error naming a secret)."""
+        redact = self.redactor.maybe
+        return dataclasses.replace(
+            outcome, result=redact(outcome.result), error=redact(outcome.error)
+        )
 
     async def _outcome_of(self, held: _Held) -> Outcome:
         try:
