@@ -75,4 +75,5 @@ dist: install web
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules src/stepstone/webui
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules src/stepstone/webui \
+		dist build .coverage .coverage.* htmlcov
