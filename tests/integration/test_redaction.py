@@ -86,3 +86,56 @@ def test_a_redactor_replaces_values_and_token_shapes_but_not_short_values() -> N
     assert redactor.text("version 1") == "version 1", "values too short to be secrets stay"
     redactor.add(['quote"d-secret'])
     assert redactor.text('{"k": "quote\\"d-secret"}') == f'{{"k": "{REDACTED}"}}'
+
+
+SECRET_ARG = "writeonly-arg-value-5521"
+
+WITH_SECRET_ARGS = """
+@workflow(
+    id="with-secret-args",
+    args_schema={
+        "type": "object",
+        "properties": {
+            "token": {"type": "string", "writeOnly": True},
+            "pin": {"type": "string", "format": "password"},
+            "name": {"type": "string"},
+        },
+    },
+)
+async def with_secret_args(ctx: Context) -> str:
+    (PROJECT / "received.txt").write_text(ctx.args["token"] + " " + ctx.args["pin"])
+    await ctx.step.cli("print", f"echo {ctx.args['token']}")
+    if flag("fail"):
+        raise RuntimeError("failing once")
+    return ctx.args["name"]
+"""
+
+
+async def test_args_the_schema_marks_secret_stay_out_of_the_database_and_reach_the_step(
+    db: Database, make_project, home: Path
+) -> None:
+    from stepstone.services.runs import delete_run, resume_run
+    from stepstone.store.secret_args import SecretArgs
+
+    project: Project = make_project(WITH_SECRET_ARGS)
+    (project.root / "fail").touch()
+    args = {"token": SECRET_ARG, "pin": "pin-code-0042", "name": "visible"}
+    run_id = start_run(db, project.id, "with-secret-args", args=args)["id"]
+    assert get_run(db, run_id)["args"] == {"token": REDACTED, "pin": REDACTED, "name": "visible"}
+    await execute_inline(db, run_id)
+    (project.root / "received.txt").unlink()
+    (project.root / "fail").unlink()
+    resume_run(db, run_id)  # executed again: the secrets come back from their own file
+    await execute_inline(db, run_id)
+
+    run = get_run(db, run_id)
+    assert run["status"] == "completed"
+    assert (project.root / "received.txt").read_text() == f"{SECRET_ARG} pin-code-0042"
+    for secret in (SECRET_ARG, "pin-code-0042"):
+        assert secret not in repr(run) + repr(run_logs(db, run_id))
+        assert secret.encode() not in raw_database(home)
+    secrets = home / "run-secrets" / f"{run_id}.json"
+    assert secrets.stat().st_mode & 0o777 == 0o600
+    delete_run(db, run_id, artifacts_dir=home / "artifacts")
+    assert not secrets.exists()
+    assert SecretArgs.beside(db).load(run_id) == {}

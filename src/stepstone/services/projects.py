@@ -18,6 +18,7 @@ from stepstone.store import runs as run_store
 from stepstone.store.database import Database
 from stepstone.store.leases import is_live
 from stepstone.store.records import DefinitionList, Project, definition_record, project_record
+from stepstone.store.secret_args import SecretArgs
 
 
 def add_project(
@@ -173,8 +174,10 @@ def delete_project(
         for run in runs:
             run_store.delete_run_txn(conn, run["id"])
         store.delete_project_txn(conn, project["id"])
+    secrets = SecretArgs.beside(db)
     for run in runs:
         remove_run_folder(artifacts_dir, run["id"])
+        secrets.remove(run["id"])
 
 
 def _project_by_id_txn(conn: Connection, project_id: str) -> RowMapping:

@@ -15,7 +15,7 @@ from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound, NotRes
 from stepstone.services.args import validate_args
 from stepstone.services.projects import resolve_project_txn, sync_definitions, usable_path
 from stepstone.steps.artifact import remove_run_folder
-from stepstone.store import leases
+from stepstone.store import leases, secret_args
 from stepstone.store import projects as project_store
 from stepstone.store import runs as store
 from stepstone.store.database import Database
@@ -29,6 +29,7 @@ from stepstone.store.records import (
     run_record,
     run_summary_record,
 )
+from stepstone.store.secret_args import SecretArgs
 from stepstone.vocabulary import (
     RESUMABLE_RUN_STATUSES,
     TERMINAL_RUN_STATUSES,
@@ -181,7 +182,11 @@ def start_run(
         definition = _find_definition_txn(conn, project, workflow)
         schema = json.loads(definition["args_schema"]) if definition["args_schema"] else None
         validate_args(args, schema)
-        run_id = store.insert_run_txn(
+        stored_args, secret_values = secret_args.split(args, schema)
+        run_id = str(uuid.uuid4())
+        if secret_values:  # before the row: a run never exists without its secrets
+            SecretArgs.beside(db).save(run_id, secret_values)
+        store.insert_run_txn(
             conn,
             {
                 "project_id": project["id"],
@@ -189,7 +194,7 @@ def start_run(
                 "workflow_definition_id": definition["id"],
                 "workflow": definition["workflow"],
                 "name": name or definition["name"],
-                "args": dumps(args),
+                "args": dumps(stored_args),
                 "spec_file": spec_file,
                 "spec_content": spec_content,
                 "spec_type": spec_type,
@@ -199,6 +204,7 @@ def start_run(
                 "branch_name": branch_name,
                 "working_dir": project["path"],
             },
+            run_id=run_id,
         )
         if claim_for is not None:
             leases.claim_run_txn(conn, run_id, claim_for)
@@ -363,3 +369,4 @@ def delete_run(
         store.delete_run_txn(conn, run["id"])
     # After the commit: a failed delete keeps the files its rows point to.
     remove_run_folder(artifacts_dir, run["id"])
+    SecretArgs.beside(db).remove(run["id"])

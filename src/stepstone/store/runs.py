@@ -23,9 +23,9 @@ from stepstone.store.schema import (
 from stepstone.vocabulary import AttemptStatus, EventType, RunStatus, StepStatus
 
 
-def insert_run_txn(conn: Connection, values: dict[str, Any]) -> str:
+def insert_run_txn(conn: Connection, values: dict[str, Any], *, run_id: str | None = None) -> str:
     now = time.time()
-    run_id = str(uuid.uuid4())
+    run_id = run_id or str(uuid.uuid4())
     conn.execute(
         workflow_runs.insert().values(
             id=run_id,

@@ -17,6 +17,7 @@ from stepstone.store import runs as run_store
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
 from stepstone.store.projects import find_project_txn, get_definition_txn
+from stepstone.store.secret_args import SecretArgs
 from stepstone.vocabulary import OUTCOME_EVENTS, AttemptStatus, RunStatus, StepStatus
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,11 @@ def prepare_execution(
     end_left_overs(run_id, cut_off)
     definition = load_definition(project["path"], definition_row["file_path"], run["workflow"])
     info = RunInfo.from_row(run, project_path=project["path"])
+    secrets = SecretArgs.beside(db).load(run_id)
+    journal.redactor.add(str(value) for value in secrets.values())
     return RunExecution(
         run_info=info,
-        args=json.loads(run["args"]),
+        args={**json.loads(run["args"]), **secrets},
         definition=definition,
         journal=journal,
         lease_token=lease_token,
