@@ -5,11 +5,9 @@ from __future__ import annotations
 import signal
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from stepstone.store.database import Database
 from stepstone.store.runs import get_run_txn
@@ -35,20 +33,6 @@ async def three_steps(ctx: Context) -> dict:
         c = await ctx.step.run("three", three, a, b)
     return {"c": c}
 """
-
-
-@pytest.fixture
-def server(home: Path, db: Database) -> Iterator[Server]:
-    running = Server(home).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def api(server: Server, db: Database) -> Iterator[httpx.Client]:
-    client = client_for(server, db)
-    yield client
-    client.close()
 
 
 def start(api: httpx.Client, project: Project, **body: object) -> dict:

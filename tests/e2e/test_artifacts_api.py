@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from stepstone.store.database import Database
 from tests.e2e.server import Server, client_for, wait_for_status
@@ -21,20 +19,6 @@ async def saves(ctx: Context) -> None:
     await ctx.step.artifact("bytes", name="blob.bin", content=bytes(range(256)) * 4)
 """
 BLOB = bytes(range(256)) * 4
-
-
-@pytest.fixture
-def server(home: Path, db: Database) -> Iterator[Server]:
-    running = Server(home).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def api(server: Server, db: Database) -> Iterator[httpx.Client]:
-    client = client_for(server, db)
-    yield client
-    client.close()
 
 
 def completed_run(api: httpx.Client, project: Project) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -21,13 +19,6 @@ async def two_steps(ctx: Context) -> None:
     await ctx.step.run("first", effect, "first")
     await ctx.step.run("second", lambda: 1 / 0 if flag("fail") else effect("second"))
 """
-
-
-@pytest.fixture
-def server(home: Path, db: Database) -> Iterator[Server]:
-    running = Server(home).start()
-    yield running
-    running.stop()
 
 
 def ws_url(server: Server, token: str) -> str:

@@ -1,15 +1,13 @@
 """Artifacts: files a run saves for people to download (SPEC 8, 9).
 
 Each run's files live in ``<artifacts root>/<run id>/``, a folder private to the server's
-user (0700, files 0600). A file is written to a temporary name in that folder and renamed
-into place, so a reader sees the old bytes or the new ones, never a part. Its name on disk is
+user, written whole (``store.private_files``). A file's name on disk is
 derived from the artifact's name (a hash), so no name a workflow gives can point outside the
 folder, and two names that differ only in case stay two files on any file system.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import mimetypes
 import os
@@ -18,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stepstone.errors import InvalidInput
+from stepstone.store.private_files import child, private_folder, written_whole
 
 MAX_NAME_CHARS = 200
 CHUNK_BYTES = 1 << 20
@@ -68,19 +67,14 @@ def content_type_for(name: str, content_type: str | None) -> str:
 
 def run_folder(root: Path, run_id: str) -> Path:
     """The run's artifacts folder (which may not exist yet)."""
-    if not run_id or os.sep in run_id or run_id in (".", ".."):
-        raise InvalidInput(f"not a run id: {run_id!r}")
-    return root / run_id
+    try:
+        return child(root, run_id)
+    except ValueError as exc:
+        raise InvalidInput(f"not a run id: {run_id!r}") from exc
 
 
 def stored_file_name(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
-
-
-def _private_folder(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # mkdir's mode is filtered by the umask, and an existing folder keeps its own.
-    path.chmod(0o700)
 
 
 def save(
@@ -90,35 +84,23 @@ def save(
     ``name``, replacing the artifact of that name atomically."""
     if source is not None and not os.path.isfile(source):
         raise InvalidInput(f"artifact path {source!r} is not a file")
-    _private_folder(root)
-    folder = run_folder(root, run_id)
-    _private_folder(folder)
+    private_folder(root)
+    folder = private_folder(run_folder(root, run_id))
     file_name = stored_file_name(checked_name(name))
-    temporary = folder / f".{file_name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     digest = hashlib.sha256()
     size = 0
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), 0o600)
-            if source is not None:
-                with open(source, "rb") as src:
-                    while chunk := src.read(CHUNK_BYTES):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-            else:
-                data = content.encode() if isinstance(content, str) else (content or b"")
-                digest.update(data)
-                size = len(data)
-                out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, folder / file_name)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
+    with written_whole(folder / file_name) as out:
+        if source is not None:
+            with open(source, "rb") as src:
+                while chunk := src.read(CHUNK_BYTES):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+        else:
+            data = content.encode() if isinstance(content, str) else (content or b"")
+            digest.update(data)
+            size = len(data)
+            out.write(data)
     return StoredFile(file_name=file_name, size_bytes=size, sha256=digest.hexdigest())
 
 

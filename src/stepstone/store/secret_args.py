@@ -7,11 +7,11 @@ back whenever the run executes, so the step still gets them after a restart.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from stepstone.store.database import Database
+from stepstone.store.private_files import child, private_folder, written_whole
 from stepstone.store.redaction import REDACTED
 
 FOLDER_NAME = "run-secrets"
@@ -47,22 +47,13 @@ class SecretArgs:
         return cls(Path(db.sqlite_path).parent / FOLDER_NAME)
 
     def _path(self, run_id: str) -> Path:
-        if not run_id or os.sep in run_id or run_id in (".", ".."):
-            raise ValueError(f"not a run id: {run_id!r}")
-        return self._folder / f"{run_id}.json"
+        return child(self._folder, f"{run_id}.json")
 
     def save(self, run_id: str, values: dict[str, Any]) -> None:
-        """Written whole (temporary file, then rename) before the run's row exists."""
-        self._folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._folder.chmod(0o700)
-        path = self._path(run_id)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(values, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
+        """Written whole, before the run's row exists."""
+        private_folder(self._folder)
+        with written_whole(self._path(run_id)) as out:
+            out.write(json.dumps(values).encode())
 
     def load(self, run_id: str) -> dict[str, Any]:
         try:
