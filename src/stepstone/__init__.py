@@ -15,11 +15,13 @@ from stepstone.errors import (
     StepFailed,
     StepstoneError,
 )
+from stepstone.steps.agents import AgentResult
 from stepstone.steps.artifact import ArtifactInfo
 from stepstone.steps.cli import CliResult
 from stepstone.steps.git import GitResult
 
 __all__ = [
+    "AgentResult",
     "ArtifactInfo",
     "CliResult",
     "Conflict",

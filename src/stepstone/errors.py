@@ -10,7 +10,9 @@
     │   └── ResultNotSerializable       a step returned something JSON cannot hold
     ├── NotResumable                    resume/pause/cancel refused by the run's status
     ├── Conflict                        the run is live in a worker; try again later
-    └── StepFailed                      a step failed after its retries (raised in the workflow)
+    ├── StepFailed                      a step failed after its retries (raised in the workflow)
+    ├── AgentFailed                     a coding agent did not do its task (inside a step)
+    └── BudgetExceeded                  the run's token budget is used up (inside a step)
 
     BaseException
     └── RunInterrupted                  unwinds a workflow; user code's ``except Exception``
@@ -72,6 +74,19 @@ class StepFailed(StepstoneError):
         super().__init__(f"step {step_key!r} failed: {error}")
         self.step_key = step_key
         self.error = error
+
+
+class AgentFailed(StepstoneError):
+    """A coding agent ended without doing its task (its error, or its exit code), or its
+    answer was not what the step asked for (no JSON with ``json=True``)."""
+
+    code = "agent_failed"
+
+
+class BudgetExceeded(StepstoneError):
+    """The run's agent steps used up its token budget; raise the budget and resume."""
+
+    code = "budget_exceeded"
 
 
 class RunInterrupted(BaseException):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from pydantic import Field
@@ -20,6 +21,19 @@ class Settings(BaseSettings):
     token_expiry_seconds: float = Field(default=12 * 3600, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=4101, ge=0, le=65535)
+    # The command line that starts each coding agent (split like a shell would): the
+    # executable's name or path, optionally with arguments put before the step's own.
+    claude_command: str = "claude"
+    codex_command: str = "codex"
+    gemini_command: str = "gemini"
+
+    def agent_commands(self) -> dict[str, list[str]]:
+        """Each agent's command line, as argv prefixes."""
+        return {
+            "claude": shlex.split(self.claude_command),
+            "codex": shlex.split(self.codex_command),
+            "gemini": shlex.split(self.gemini_command),
+        }
 
     @property
     def artifacts_dir(self) -> Path:

@@ -61,6 +61,8 @@ class EventType(StrEnum):
     PHASE_STARTED = "phase_started"
     STEP_FAILED = "step_failed"
     ANNOTATION = "annotation"
+    WORKSPACE_KEPT = "workspace_kept"
+    """The run's cleanup kept its branch or worktree (and says why)."""
 
 
 RUN_STATUS_BY_EVENT: dict[EventType, RunStatus] = {

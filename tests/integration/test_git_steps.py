@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -9,8 +11,11 @@ import pytest
 
 from stepstone.errors import InvalidInput
 from stepstone.services.runs import get_run, resume_run, start_run
+from stepstone.steps import git as git_steps
 from stepstone.store.database import Database
 from tests.helpers import Project, execute_inline
+
+FAKES = Path(__file__).parents[1] / "fakes"
 
 GIT_FLOW = """
 @workflow(id="git-flow")
@@ -135,8 +140,6 @@ async def test_a_git_step_that_cannot_be_done_fails_with_a_clear_message(
 async def test_an_operation_repeated_after_a_crash_is_not_an_error(make_project) -> None:
     """A crash between a git operation and its checkpoint runs it again: the branch or the
     worktree it made is found, not refused."""
-    from stepstone.steps import git as git_steps
-
     project: Project = make_project()
     make_repository(project)
     lines: list[str] = []
@@ -152,3 +155,177 @@ async def test_an_operation_repeated_after_a_crash_is_not_an_error(make_project)
     (project.root.parent / "other").mkdir()
     with pytest.raises(InvalidInput, match="is not a worktree of 'wt3'"):
         await git_steps.worktree_add(repo, path="../other", branch_name="wt3")
+
+
+def open_git(project: Project) -> git_steps.Git:
+    return git_steps.Git(str(project.root), lambda _stream, _line: None)
+
+
+def add_origin(project: Project, tmp_path: Path) -> Path:
+    """A bare repository in ``tmp_path``, the project's ``origin``."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(origin))
+    git(project.root, "remote", "add", "origin", str(origin))
+    return origin
+
+
+async def test_push_publishes_the_branch_with_its_upstream_and_pushing_again_is_harmless(
+    make_project, tmp_path: Path
+) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    origin = add_origin(project, tmp_path)
+    repo = open_git(project)
+    await git_steps.branch(repo, name="feature")
+    (project.root / "feature.txt").write_text("new\n")
+    made = await git_steps.commit(repo, message="feat: feature.txt")
+
+    for _ in range(2):
+        pushed = await git_steps.push(repo)
+        assert pushed == git_steps.GitResult(
+            "push", branch="feature", commit=made.commit, remote="origin"
+        )
+    assert git(origin, "rev-parse", "refs/heads/feature") == made.commit
+    assert git(project.root, "rev-parse", "--abbrev-ref", "feature@{upstream}") == (
+        "origin/feature"
+    )
+
+
+async def test_push_of_a_named_branch_reports_that_branchs_commit(
+    make_project, tmp_path: Path
+) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    origin = add_origin(project, tmp_path)
+    repo = open_git(project)
+    main_commit = git(project.root, "rev-parse", "HEAD")
+    await git_steps.branch(repo, name="feature")
+    (project.root / "feature.txt").write_text("new\n")
+    await git_steps.commit(repo, message="feat: feature.txt")
+
+    pushed = await git_steps.push(repo, branch="main")
+    assert (pushed.branch, pushed.commit) == ("main", main_commit)
+    assert git(origin, "rev-parse", "refs/heads/main") == main_commit
+
+
+async def test_push_without_that_remote_fails_with_a_clear_message(make_project) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    with pytest.raises(InvalidInput, match="no remote 'origin' is configured; add one with git"):
+        await git_steps.push(open_git(project))
+
+
+async def test_push_on_a_detached_head_fails_with_a_clear_message(
+    make_project, tmp_path: Path
+) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    add_origin(project, tmp_path)
+    git(project.root, "switch", "--quiet", "--detach")
+    with pytest.raises(InvalidInput, match="HEAD is detached"):
+        await git_steps.push(open_git(project))
+
+
+async def test_a_rejected_push_fails_with_gits_reason_not_its_hints(
+    make_project, tmp_path: Path
+) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    add_origin(project, tmp_path)
+    repo = open_git(project)
+    await git_steps.push(repo)
+    git(project.root, "commit", "--quiet", "--amend", "-m", "history rewritten")
+    with pytest.raises(InvalidInput, match=r"git push failed: ! \[rejected\] +main -> main"):
+        await git_steps.push(repo)
+
+
+@pytest.fixture
+def fake_gh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """``gh`` is tests/fakes/gh; returns the log of its calls (one JSON list a line)."""
+    log = tmp_path / "gh-calls.jsonl"
+    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_GH_LOG", str(log))
+    monkeypatch.delenv("FAKE_GH_STATE", raising=False)
+    monkeypatch.delenv("FAKE_GH_FAIL", raising=False)
+    return log
+
+
+def gh_calls(log: Path) -> list[list[str]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+async def test_pr_opens_one_pull_request_and_finds_it_when_run_again(
+    make_project, fake_gh: Path
+) -> None:
+    """A step run again after a crash gets the pull request it opened, not a second one."""
+    project: Project = make_project()
+    make_repository(project)
+    repo = open_git(project)
+    await git_steps.branch(repo, name="feature")
+
+    for _ in range(2):
+        opened = await git_steps.pr(
+            repo, title="Add feature", body="- one\n- two", base="develop", draft=True
+        )
+        assert opened == git_steps.GitResult(
+            "pr", branch="feature", pr_url="https://git.example.test/acme/project/pull/1"
+        )
+    creates = [call for call in gh_calls(fake_gh) if call[:2] == ["pr", "create"]]
+    assert creates == [
+        [
+            "pr",
+            "create",
+            "--head=feature",
+            "--title=Add feature",
+            "--body=- one\n- two",
+            "--base=develop",
+            "--draft",
+        ]
+    ]
+
+
+async def test_pr_opens_a_new_pull_request_when_the_branchs_earlier_one_was_merged(
+    make_project, fake_gh: Path
+) -> None:
+    """A reused branch name: gh pr view finds the old merged pull request, which is not this
+    step's."""
+    project: Project = make_project()
+    make_repository(project)
+    merged = {"number": 1, "url": "https://git.example.test/acme/project/pull/1"}
+    merged |= {"state": "MERGED", "head": "main", "base": "develop", "title": "old"}
+    (fake_gh.parent / "fake-gh-state.json").write_text(json.dumps({"pulls": [merged]}))
+
+    opened = await git_steps.pr(open_git(project), title="New work", base="develop")
+    assert opened.pr_url == "https://git.example.test/acme/project/pull/2"
+
+
+async def test_pr_without_gh_on_path_fails_with_a_clear_message(
+    make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    folders = os.environ["PATH"].split(os.pathsep)
+    without_gh = [folder for folder in folders if not (Path(folder) / "gh").exists()]
+    monkeypatch.setenv("PATH", os.pathsep.join(without_gh))
+    with pytest.raises(InvalidInput, match=r"gh \(the GitHub CLI\) is not installed"):
+        await git_steps.pr(open_git(project), title="Add feature")
+
+
+async def test_pr_that_gh_cannot_open_fails_with_ghs_message(
+    make_project, fake_gh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    monkeypatch.setenv("FAKE_GH_FAIL", "HTTP 401: Bad credentials (https://api.github.com)")
+    with pytest.raises(InvalidInput, match="gh pr create failed: HTTP 401: Bad credentials"):
+        await git_steps.pr(open_git(project), title="Add feature")
+
+
+async def test_pr_without_a_title_fails_with_a_clear_message(make_project, fake_gh: Path) -> None:
+    project: Project = make_project()
+    make_repository(project)
+    with pytest.raises(InvalidInput, match="a pull request needs a title"):
+        await git_steps.pr(open_git(project), title="  ")
+    assert gh_calls(fake_gh) == [], "gh was not called"

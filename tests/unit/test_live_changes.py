@@ -27,7 +27,8 @@ def run_row(status: str = "running", updated_at: float = T0, **columns: Any) -> 
         "spec_file": None, "spec_content": None, "spec_type": None, "planning_session_id": None,
         "mode": "worker", "base_branch": None, "branch_name": None, "worktree_name": None,
         "working_dir": "/tmp/project", "current_phase": None, "error_message": None,
-        "resume_count": 0, "lease_owner": None, "lease_expires_at": None, "owner_host": None,
+        "resume_count": 0, "preserve": False, "budget_tokens": None, "pr_url": None,
+        "lease_owner": None, "lease_expires_at": None, "owner_host": None,
         "owner_pid": None, "pause_requested": False, "cancel_requested": False,
         "created_at": T0, "started_at": None, "completed_at": None, "paused_at": None,
         "cancelled_at": None, "updated_at": updated_at, **columns,
@@ -45,7 +46,7 @@ def step_row(
         "key": f"step-{step_id}", "name": f"Step {step_id}", "phase": None, "kind": "function",
         "status": status, "attempt": 1, "output": '"done"' if status == "completed" else None,
         "error_message": "boom" if status == "failed" else None, "wake_at": None,
-        "started_at": T0, "completed_at": updated_at if ended else None,
+        "session_id": None, "usage": None, "base_tree": None, "started_at": T0, "completed_at": updated_at if ended else None,
         "updated_at": updated_at, **columns,
     }  # fmt: skip
 

@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         poll_seconds=settings.poll_seconds,
         on_change=feed.wake,
         artifacts_dir=settings.artifacts_dir,
+        agent_commands=settings.agent_commands(),
     )
 
     @asynccontextmanager

@@ -80,6 +80,11 @@ class RunCreate(RequestBody):
     base_branch: str | None = Field(default=None, max_length=200)
     branch_name: str | None = Field(default=None, max_length=200)
     preserve: bool = False
+    budget_tokens: int | None = Field(default=None, ge=1)
+
+
+class ResumeRequest(RequestBody):
+    budget_tokens: int | None = Field(default=None, ge=1)
 
 
 class RunPage(BaseModel):

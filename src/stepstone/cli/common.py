@@ -48,4 +48,5 @@ def make_worker(db: Database, concurrency: int | None = None) -> Worker:
         lease_seconds=configured.lease_seconds,
         poll_seconds=configured.poll_seconds,
         artifacts_dir=configured.artifacts_dir,
+        agent_commands=configured.agent_commands(),
     )

@@ -33,6 +33,10 @@ from stepstone.store.records import Run
 from stepstone.vocabulary import RunStatus
 
 CANCEL_WAIT_SECONDS = 15.0
+BudgetOption = Annotated[
+    int | None,
+    typer.Option("--budget-tokens", help="Token budget of the run's agent steps (input + output)."),
+]
 
 
 def run(
@@ -49,6 +53,10 @@ def run(
     mode: Annotated[str, typer.Option(help="stay, branch or worktree.")] = "stay",
     branch: Annotated[str | None, typer.Option(help="Branch to work on.")] = None,
     base: Annotated[str | None, typer.Option(help="Branch to start from.")] = None,
+    preserve: Annotated[
+        bool, typer.Option(help="Keep the branch or worktree when the run ends.")
+    ] = False,
+    budget_tokens: BudgetOption = None,
     inline: Annotated[bool, typer.Option(help="Execute the run in this process.")] = False,
     follow: Annotated[bool, typer.Option(help="Show live progress.")] = False,
     as_json: JsonOption = False,
@@ -72,6 +80,8 @@ def run(
                 mode=mode,
                 base_branch=base,
                 branch_name=branch,
+                preserve=preserve,
+                budget_tokens=budget_tokens,
                 claim_for=claim_for,
             )
 
@@ -181,6 +191,7 @@ def show(run_id: RunArg, as_json: JsonOption = False) -> None:
 
 def resume(
     run_id: RunArg,
+    budget_tokens: BudgetOption = None,
     inline: Annotated[bool, typer.Option(help="Execute the run in this process.")] = False,
     follow: Annotated[bool, typer.Option(help="Show live progress.")] = False,
     as_json: JsonOption = False,
@@ -192,7 +203,9 @@ def resume(
             interrupts.run_id = run_id  # it is resumable until the resume takes it
 
         def resume_it(claim_for: LeaseHolder | None = None) -> Run:
-            return run_services.resume_run(db, run_id, claim_for=claim_for)
+            return run_services.resume_run(
+                db, run_id, budget_tokens=budget_tokens, claim_for=claim_for
+            )
 
         def say_queued(resumed: Run) -> None:
             console.print(f"resumed {resumed['id']} (resume #{resumed['resume_count']})")

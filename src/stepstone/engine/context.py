@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from stepstone.engine.keys import slugify
 from stepstone.errors import InvalidInput
 from stepstone.steps import git as git_steps
+from stepstone.steps.agents import AgentCall, AgentResult, adapter_for
 from stepstone.steps.artifact import ArtifactInfo
 from stepstone.steps.cli import CliResult, run_command
 from stepstone.steps.git import GitResult
@@ -41,6 +42,7 @@ class RunInfo:
     base_branch: str | None
     branch_name: str | None
     worktree_name: str | None
+    preserve: bool
     resume_count: int
 
     @classmethod
@@ -128,6 +130,10 @@ class StepApi:
         base: str | None = None,
         path: str | None = None,
         force: bool = False,
+        remote: str = "origin",
+        title: str | None = None,
+        body: str = "",
+        draft: bool = False,
         cwd: str | None = None,
         retries: int = 0,
         retry_backoff: float = 1.0,
@@ -135,7 +141,9 @@ class StepApi:
     ) -> GitResult:
         """A git operation in the run's working directory (SPEC 8): ``commit`` (``message``,
         optional ``paths``), ``branch`` (``branch``, optional ``base``), ``worktree-add``
-        (``path``, ``branch``, optional ``base``), ``worktree-remove`` (``path``, ``force``)."""
+        (``path``, ``branch``, optional ``base``), ``worktree-remove`` (``path``, ``force``),
+        ``push`` (optional ``branch``, ``remote``), ``pr`` (``title``, optional ``body``,
+        ``base``, ``branch``, ``draft``; through ``gh``; the run shows its ``pr_url``)."""
         execution = self._execution
         workdir = os.path.join(execution.run_info.working_dir, cwd or "")
 
@@ -156,12 +164,66 @@ class StepApi:
                 return await git_steps.worktree_remove(
                     repo, path=_required(path, "path"), force=force
                 )
+            if op == "push":
+                return await git_steps.push(repo, remote=remote, branch=branch)
+            if op == "pr":
+                opened = await git_steps.pr(
+                    repo, title=title or "", body=body, base=base, branch=branch, draft=draft
+                )
+                if opened.pr_url:
+                    await execution.set_pr_url(opened.pr_url)
+                return opened
             raise InvalidInput(f"unknown git op {op!r}; use one of {', '.join(git_steps.GIT_OPS)}")
 
         output = await execution.run_step(
             step_id, "git", action, retries=retries, retry_backoff=retry_backoff, timeout=timeout
         )
         return GitResult(**output)
+
+    async def agent(
+        self,
+        step_id: str,
+        *,
+        prompt: str,
+        agent: str = "claude",
+        json: bool = False,
+        resume: str | None = None,
+        permission_mode: str | None = None,
+        model: str | None = None,
+        check: bool = True,
+        cwd: str | None = None,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = 3600,
+    ) -> AgentResult:
+        """A coding agent (``claude``, ``codex`` or ``gemini``) run headless in the run's
+        working directory; its transcript streams to the step's logs. Its session is
+        recorded before it works, and continued if the step runs again after a crash.
+        ``resume`` continues a given session instead (``ctx.run.planning_session_id``);
+        ``json=True`` parses the JSON of the final answer into ``data``;
+        ``permission_mode`` is passed as the agent's own (claude ``--permission-mode``,
+        default acceptEdits; codex ``--sandbox``, default workspace-write; gemini
+        ``--approval-mode``, default auto_edit). An agent that does not finish fails the
+        step unless ``check=False``."""
+        call = AgentCall(
+            agent=agent,
+            prompt=prompt,
+            json=json,
+            resume=resume,
+            permission_mode=permission_mode,
+            model=model,
+            check=check,
+        )
+        adapter_for(agent)  # an unknown agent fails the workflow before the step starts
+        output = await self._execution.run_agent_step(
+            step_id,
+            call,
+            cwd=os.path.join(self._execution.run_info.working_dir, cwd or ""),
+            retries=retries,
+            retry_backoff=retry_backoff,
+            timeout=timeout,
+        )
+        return AgentResult(**output)
 
     async def sleep(self, step_id: str, seconds: float) -> None:
         """A durable sleep: after a crash and resume it sleeps only what is left."""

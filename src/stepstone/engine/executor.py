@@ -7,17 +7,19 @@ import contextvars
 import logging
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from stepstone.engine.agent_host import AgentStepHost
 from stepstone.engine.context import Context, RunInfo
 from stepstone.engine.definition import WorkflowDefinition
 from stepstone.engine.keys import StepKeys
 from stepstone.engine.results import decode_result, encode_result
 from stepstone.errors import (
+    BudgetExceeded,
     InvalidInput,
     LeaseLost,
     ResultNotSerializable,
@@ -27,18 +29,24 @@ from stepstone.errors import (
     StepstoneError,
 )
 from stepstone.steps import artifact as artifacts
+from stepstone.steps import workspace
+from stepstone.steps.agents import AgentCall, AgentResult, run_agent
 from stepstone.steps.cli import LineSink
 from stepstone.steps.processes import ProcessGroup
+from stepstone.steps.workspace import WorkspaceSpec
 from stepstone.store.journal import JournalWriter, LogLine, StepRecord
 from stepstone.vocabulary import EventType, RunStatus, StepStatus
 
 LOG_FLUSH_SECONDS = 0.2
+CLEANUP_TIMEOUT_SECONDS = 300.0
 LOG_BUFFER_LIMIT = 100_000
 log = logging.getLogger(__name__)
 OutcomeStatus = Literal[
     RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.PAUSED, RunStatus.CANCELLED, "lease_lost"
 ]
 """How an execution ended: the run's new status, or ``lease_lost`` (nothing to write)."""
+WORKSPACE_RELEASING_OUTCOMES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+"""Ends after which the workspace is cleaned (a paused or interrupted run keeps it)."""
 
 _current_step: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "stepstone_current_step", default=None
@@ -90,10 +98,13 @@ class RunExecution:
         journal: JournalWriter,
         lease_token: str,
         artifacts_dir: Path | None = None,
+        agent_commands: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.run_info = run_info
         # Where runs' artifacts are kept (``<dir>/<run id>/``); None: this worker keeps none.
         self.artifacts_dir = artifacts_dir
+        # The command line of each coding agent (default: its name, found on PATH).
+        self.agent_commands = dict(agent_commands or {})
         self._args = args
         self._definition = definition
         self._journal = journal
@@ -106,6 +117,8 @@ class RunExecution:
         self._log_buffer: list[LogLine] = []
         self.pause_requested = False
         self.cancel_requested = False
+        self._workspace: tuple[WorkspaceSpec, bool] | None = None
+        """The workspace this execution set up, and whether its branch is the run's own."""
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -118,9 +131,20 @@ class RunExecution:
         # Workflow code before a recorded step ran in an earlier execution already.
         self._unreplayed = len(self._records)
         flusher = asyncio.create_task(self._flush_logs_periodically())
+        try:
+            outcome = await self._execute_workflow()
+            if outcome.status in WORKSPACE_RELEASING_OUTCOMES and self._workspace is not None:
+                outcome = await self._clean_up_workspace(self._workspace, outcome)
+            return outcome
+        finally:
+            flusher.cancel()
+            await self._flush_logs()
+
+    async def _execute_workflow(self) -> Outcome:
         run_timeout = asyncio.timeout(self._definition.timeout_seconds)
         try:
             async with run_timeout:
+                await self._set_up_workspace()
                 value = await self._definition(Context(self, self._args))
             return Outcome(RunStatus.COMPLETED, result=encode_result("(workflow result)", value))
         except RunPaused:
@@ -129,6 +153,8 @@ class RunExecution:
             return Outcome(RunStatus.CANCELLED)
         except asyncio.CancelledError:
             if self.cancel_requested:
+                # Handled: the workspace cleanup that follows must be able to await.
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
                 return Outcome(RunStatus.CANCELLED)
             raise
         except LeaseLost as exc:
@@ -140,9 +166,59 @@ class RunExecution:
             return Outcome(RunStatus.FAILED, error=describe_exception(exc))
         except Exception as exc:
             return Outcome(RunStatus.FAILED, error=describe_exception(exc))
-        finally:
-            flusher.cancel()
-            await self._flush_logs()
+
+    # -- the workspace (SPEC 8 run modes) --------------------------------------------------
+
+    async def _set_up_workspace(self) -> None:
+        """Make the run's branch or worktree, once: a resumed run finds it made, unless an
+        earlier execution's cleanup took it down (then it is made again)."""
+        info = self.run_info
+        if info.mode == "stay":
+            return
+        spec = WorkspaceSpec(
+            info.mode,
+            info.project_path,
+            info.working_dir,
+            info.base_branch or "",
+            info.branch_name or "",
+            info.preserve,
+        )
+        cleaned = self._records.get(f"{workspace.FINALIZE_PHASE}-{workspace.WORKSPACE_STEP}")
+        sink = self.command_output_sink()
+        async with self.phase(workspace.SETUP_PHASE):
+            made = await self._step(
+                workspace.WORKSPACE_STEP,
+                "system",
+                lambda _record: workspace.set_up(spec, sink),
+                rerun=cleaned is not None and cleaned.status == StepStatus.COMPLETED,
+            )
+        self._workspace = (spec, bool(made["created"]))
+
+    async def _clean_up_workspace(
+        self, made: tuple[WorkspaceSpec, bool], outcome: Outcome
+    ) -> Outcome:
+        """The cleanup step, whichever way the run ended; what it kept goes on the timeline.
+        A failed cleanup fails a run that had completed."""
+        spec, created = made
+        sink = self.command_output_sink()
+        try:
+            async with self.phase(workspace.FINALIZE_PHASE):
+                cleaned = await self._step(
+                    workspace.WORKSPACE_STEP,
+                    "system",
+                    lambda _record: workspace.clean_up(spec, created, sink),
+                    timeout=CLEANUP_TIMEOUT_SECONDS,
+                    rerun=True,
+                    even_if_interrupted=True,
+                )
+            for note in cleaned["kept"]:
+                await self._event(EventType.WORKSPACE_KEPT, note, phase=workspace.FINALIZE_PHASE)
+        except LeaseLost as exc:
+            return Outcome("lease_lost", error=exc.message)
+        except StepFailed as exc:
+            if outcome.status == RunStatus.COMPLETED:
+                return Outcome(RunStatus.FAILED, error=exc.message)
+        return outcome
 
     def request_pause(self) -> None:
         self.pause_requested = True
@@ -169,6 +245,26 @@ class RunExecution:
             timeout=timeout,
         )
 
+    async def run_agent_step(
+        self,
+        step_id: str,
+        call: AgentCall,
+        *,
+        cwd: str,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+    ) -> Any:
+        """An agent step: continues the session its earlier attempt recorded, if any."""
+        command = self.agent_commands.get(call.agent) or [call.agent]
+
+        async def attempt(record: StepRecord) -> AgentResult:
+            return await run_agent(call, AgentStepHost(self, record), command, cwd)
+
+        return await self._step(
+            step_id, "agent", attempt, retries=retries, retry_backoff=retry_backoff, timeout=timeout
+        )
+
     async def run_sleep(self, step_id: str, seconds: float) -> None:
         async def sleep_until_wake(record: StepRecord) -> None:
             remaining = (record.wake_at or 0.0) - time.time()
@@ -187,16 +283,20 @@ class RunExecution:
         retry_backoff: float = 1.0,
         timeout: float | None = None,
         wake_after_seconds: float | None = None,
+        rerun: bool = False,
+        even_if_interrupted: bool = False,
     ) -> Any:
+        """A step (``rerun``: even one that completed before; ``even_if_interrupted``: even
+        when a pause or cancel is due, as cleanups are)."""
         key = self._keys.next(step_id, _current_phase.get())
         record = self._records.get(key)
-        if record is not None and record.status == StepStatus.COMPLETED:
+        if record is not None and record.status == StepStatus.COMPLETED and not rerun:
             self._unreplayed -= 1
             return decode_result(record.output)
         self._unreplayed = 0  # from this step on, the run does new work
         for attempt_index in range(retries + 1):
             record, attempt_id = await self._start_attempt(
-                key, step_id, kind, record, wake_after_seconds
+                key, step_id, kind, record, wake_after_seconds, even_if_interrupted
             )
             attempt = await self._attempt(key, attempt_id, action, record, timeout)
             if attempt.output is not None:
@@ -217,8 +317,10 @@ class RunExecution:
         kind: str,
         record: StepRecord | None,
         wake_after_seconds: float | None,
+        even_if_interrupted: bool = False,
     ) -> tuple[StepRecord, int]:
-        self._raise_if_interrupted()
+        if not even_if_interrupted:
+            self._raise_if_interrupted()
         wake_at = None if wake_after_seconds is None else time.time() + wake_after_seconds
         flags, started, attempt_id = await self._journal.call(
             lambda j: j.start_attempt(
@@ -230,11 +332,13 @@ class RunExecution:
                 kind=kind,
                 record=record,
                 wake_at=wake_at,
+                even_if_interrupted=even_if_interrupted,
             )
         )
         self.cancel_requested |= flags.cancel_requested
         self.pause_requested |= flags.pause_requested
-        self._raise_if_interrupted()
+        if not even_if_interrupted:
+            self._raise_if_interrupted()
         assert started is not None
         self._records[key] = started
         return started, attempt_id
@@ -254,8 +358,9 @@ class RunExecution:
             async with step_timeout:
                 value = await action(record)
             return AttemptResult(output=encode_result(key, value))
-        except ResultNotSerializable as exc:
-            # Retrying would repeat the side effects and return the same kind of value.
+        except (ResultNotSerializable, BudgetExceeded) as exc:
+            # Retrying would repeat the side effects and return the same kind of value, or
+            # meet the same budget.
             return AttemptResult(error=exc.message, retryable=False)
         except Exception as exc:
             if isinstance(exc, TimeoutError) and step_timeout.expired():
@@ -284,6 +389,44 @@ class RunExecution:
                 group=group.group,
                 start=group.start,
             )
+        )
+
+    async def record_step_state(
+        self, record: StepRecord, *, session_id: str | None = None, base_tree: str | None = None
+    ) -> None:
+        run_id, lease_token = self.run_info.id, self._lease_token
+        await self._journal.call(
+            lambda j: j.record_step_state(
+                run_id=run_id,
+                lease_token=lease_token,
+                record=record,
+                session_id=session_id,
+                base_tree=base_tree,
+            )
+        )
+
+    async def add_usage(self, record: StepRecord, usage: dict[str, Any]) -> None:
+        run_id, lease_token = self.run_info.id, self._lease_token
+        await self._journal.call(
+            lambda j: j.add_usage(
+                run_id=run_id, lease_token=lease_token, record=record, usage=usage
+            )
+        )
+
+    async def check_budget(self) -> None:
+        """BudgetExceeded when the run's steps used its token budget up."""
+        run_id = self.run_info.id
+        used, budget = await self._journal.call(lambda j: j.tokens_used(run_id))
+        if budget is not None and used >= budget:
+            raise BudgetExceeded(
+                f"the run used {used} tokens of its budget of {budget}; raise the budget "
+                "and resume the run to go on"
+            )
+
+    async def set_pr_url(self, url: str) -> None:
+        run_id, lease_token = self.run_info.id, self._lease_token
+        await self._journal.call(
+            lambda j: j.set_pr_url(run_id=run_id, lease_token=lease_token, url=url)
         )
 
     async def _record_attempt(
@@ -358,6 +501,16 @@ class RunExecution:
             )
         )
         return artifacts.ArtifactInfo(name, stored.size_bytes, stored.sha256, content_type)
+
+    async def save_step_diff(self, patch: str) -> None:
+        """Save what the running step changed in the working tree as its ``<key>.diff``
+        artifact (the run page shows it with the step)."""
+        step_key = _current_step.get()
+        assert step_key is not None, "called from inside a step"
+        if self.artifacts_dir is None:
+            return
+        name = f"{step_key.replace('#', '-')}.diff"
+        await self.save_artifact(name, content=patch, source=None, content_type="text/x-diff")
 
     def _raise_if_interrupted(self) -> None:
         if self.cancel_requested:

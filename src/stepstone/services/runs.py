@@ -14,6 +14,7 @@ from sqlalchemy import Connection, RowMapping
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound, NotResumable
 from stepstone.services.args import validate_args
 from stepstone.services.projects import resolve_project_txn, sync_definitions, usable_path
+from stepstone.services.workspaces import plan_workspace
 from stepstone.steps.artifact import remove_run_folder
 from stepstone.store import leases, secret_args
 from stepstone.store import projects as project_store
@@ -37,7 +38,6 @@ from stepstone.vocabulary import (
     RunStatus,
 )
 
-RUN_MODES = ("stay", "branch", "worktree")
 MIN_ID_PREFIX = 4
 
 
@@ -162,6 +162,8 @@ def start_run(
     mode: str = "stay",
     base_branch: str | None = None,
     branch_name: str | None = None,
+    preserve: bool = False,
+    budget_tokens: int | None = None,
     claim_for: LeaseHolder | None = None,
 ) -> Run:
     """Queue a run of ``workflow`` (its id, or its definition id) after checking everything
@@ -172,10 +174,12 @@ def start_run(
     with db.transaction() as conn:
         project = resolve_project_txn(conn, project_ref)
     sync_definitions(db, project)
-    if mode not in RUN_MODES:
-        raise InvalidInput(f"mode must be one of {', '.join(RUN_MODES)}, not {mode!r}")
-    if mode != "stay":
-        raise InvalidInput(f"mode {mode!r} is not available yet; use 'stay'")
+    run_id = str(uuid.uuid4())
+    workspace = plan_workspace(
+        project["path"], run_id, mode=mode, base_branch=base_branch, branch_name=branch_name
+    )
+    if budget_tokens is not None and budget_tokens < 1:
+        raise InvalidInput("budget_tokens must be a positive number of tokens")
     if spec_file is not None:
         spec_file = _checked_spec_file(Path(project["path"]), spec_file)
     with db.transaction() as conn:
@@ -183,7 +187,6 @@ def start_run(
         schema = json.loads(definition["args_schema"]) if definition["args_schema"] else None
         validate_args(args, schema)
         stored_args, secret_values = secret_args.split(args, schema)
-        run_id = str(uuid.uuid4())
         if secret_values:  # before the row: a run never exists without its secrets
             SecretArgs.beside(db).save(run_id, secret_values)
         store.insert_run_txn(
@@ -199,10 +202,13 @@ def start_run(
                 "spec_content": spec_content,
                 "spec_type": spec_type,
                 "planning_session_id": planning_session_id,
-                "mode": mode,
-                "base_branch": base_branch,
-                "branch_name": branch_name,
-                "working_dir": project["path"],
+                "mode": workspace.mode,
+                "base_branch": workspace.base_branch,
+                "branch_name": workspace.branch_name,
+                "worktree_name": workspace.worktree_name,
+                "working_dir": workspace.working_dir,
+                "preserve": preserve,
+                "budget_tokens": budget_tokens,
             },
             run_id=run_id,
         )
@@ -241,11 +247,15 @@ def resume_run(
     run_id: str,
     *,
     user_id: str | None = None,
+    budget_tokens: int | None = None,
     claim_for: LeaseHolder | None = None,
 ) -> Run:
     """Queue an interrupted, paused or failed run again (SPEC 3.7). Completed steps will be
-    reused; interrupted and failed steps run again with the current code. ``claim_for`` as
-    for :func:`start_run`."""
+    reused; interrupted and failed steps run again with the current code. ``budget_tokens``
+    sets a new token budget (a run stopped by its budget goes on). ``claim_for`` as for
+    :func:`start_run`."""
+    if budget_tokens is not None and budget_tokens < 1:
+        raise InvalidInput("budget_tokens must be a positive number of tokens")
     # Definition files are imported before the run is taken: a claimed run's lease starts
     # at once, and a slow import must not eat it before the first heartbeat.
     with db.read() as conn:
@@ -270,6 +280,7 @@ def resume_run(
             error_message=None,
             completed_at=None,
             resume_count=run["resume_count"] + 1,
+            **({} if budget_tokens is None else {"budget_tokens": budget_tokens}),
             **leases.NO_LEASE,
         )
         store.add_event_txn(conn, run["id"], EventType.WORKFLOW_RESUMED, f"resumed from {status}")

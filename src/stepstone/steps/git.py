@@ -1,23 +1,29 @@
-"""Git operations as steps (SPEC 8): commit, branch, worktree-add, worktree-remove.
+"""Git operations as steps (SPEC 8): commit, branch, worktree-add, worktree-remove, push, pr.
 
-Each operation runs the real ``git`` in the step's working directory, its output streamed to
-the step's logs. Operations are written to be run again after a crash: a branch that this
-run already created, or a worktree already added for the same branch, is not an error.
-Cleanup never destroys work: a worktree with uncommitted changes is kept, and the result
-says so.
+Each operation runs the real ``git`` (and for ``pr`` the GitHub CLI, ``gh``) in the step's
+working directory, its output streamed to the step's logs. Operations are written to be run
+again after a crash: a branch that this run already created, a worktree already added for
+the same branch, a branch already pushed or a pull request already opened for it is not an
+error. Cleanup never destroys work: a worktree with uncommitted changes is kept, and the
+result says so.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from stepstone.errors import InvalidInput
 from stepstone.steps.cli import CliResult, LineSink, run_command
 
-GIT_OPS = ("commit", "branch", "worktree-add", "worktree-remove")
+GIT_OPS = ("commit", "branch", "worktree-add", "worktree-remove", "push", "pr")
+
+# gh must never wait for an answer nobody can give, nor print its update notices into logs.
+_GH_ENV = {"GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1"}
+_URL_PREFIXES = ("http://", "https://")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,10 @@ class GitResult:
     kept: bool | None = None
     """``worktree-remove``: the worktree was kept (see ``reason``)."""
     reason: str | None = None
+    remote: str | None = None
+    """``push``: the remote the branch was pushed to (and now tracks)."""
+    pr_url: str | None = None
+    """``pr``: the pull request's address, whether opened now or found open already."""
 
 
 class Git:
@@ -52,6 +62,10 @@ class Git:
             detail = (result.stderr.strip().splitlines() or [f"exit code {result.exit_code}"])[-1]
             raise InvalidInput(f"git {args[0]} failed: {detail}")
         return result
+
+    async def run_program(self, *argv: str, env: Mapping[str, str] | None = None) -> CliResult:
+        """Another program (``gh``) in this directory, its output going to the same logs."""
+        return await run_command(list(argv), cwd=self.cwd, env=env, sink=self._sink)
 
     async def output(self, *args: str, cwd: str | None = None) -> str:
         return (await self.run(*args, cwd=cwd)).stdout.strip()
@@ -80,6 +94,18 @@ class Git:
 
     async def has_changes(self, cwd: str | None = None) -> bool:
         return bool(await self.output("status", "--porcelain", cwd=cwd))
+
+    async def branch_or_current(self, name: str | None) -> str:
+        """``name`` when given, else the branch checked out; a detached HEAD is refused."""
+        if name is None:
+            found = await self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+            if found.exit_code != 0:
+                raise InvalidInput(
+                    "HEAD is detached (not on a branch); switch to a branch or pass branch="
+                )
+            name = found.stdout.strip()
+        await self.check_branch_name(name)
+        return name
 
 
 async def commit(git: Git, *, message: str, paths: Sequence[str] | None = None) -> GitResult:
@@ -143,6 +169,85 @@ async def worktree_remove(git: Git, *, path: str, force: bool = False) -> GitRes
         return GitResult("worktree-remove", path=str(folder), kept=True, reason=reason)
     await git.run("worktree", "remove", *(["--force"] if force else []), str(folder))
     return GitResult("worktree-remove", path=str(folder), kept=False)
+
+
+async def push(git: Git, *, remote: str = "origin", branch: str | None = None) -> GitResult:
+    """Push ``branch`` (default: the one checked out) to ``remote`` and make it track the
+    remote branch. Pushing what the remote has already is a no-op."""
+    await git.ensure_repository()
+    name = await git.branch_or_current(branch)
+    if not await git.branch_exists(name):
+        raise InvalidInput(f"there is no branch {name!r} with commits to push")
+    if (await git.run("remote", "get-url", "--", remote, check=False)).exit_code != 0:
+        raise InvalidInput(f"no remote {remote!r} is configured; add one with git remote add")
+    pushed = await git.run("push", "--set-upstream", remote, name, check=False)
+    if pushed.exit_code != 0:
+        raise InvalidInput(f"git push failed: {_push_error(pushed)}")
+    tip = await git.output("rev-parse", f"refs/heads/{name}")
+    return GitResult("push", branch=name, commit=tip, remote=remote)
+
+
+async def pr(
+    git: Git,
+    *,
+    title: str,
+    body: str = "",
+    base: str | None = None,
+    branch: str | None = None,
+    draft: bool = False,
+) -> GitResult:
+    """A pull request from ``branch`` (default: the one checked out) into ``base`` (default:
+    the repository's default branch), opened with ``gh``. A pull request already open for
+    the branch (opened by an earlier attempt) is returned instead of a second one."""
+    if not title.strip():
+        raise InvalidInput("a pull request needs a title")
+    gh = shutil.which("gh")
+    if gh is None:
+        raise InvalidInput(
+            "gh (the GitHub CLI) is not installed (or not on PATH); it opens pull requests"
+        )
+    await git.ensure_repository()
+    name = await git.branch_or_current(branch)
+    # gh pr view <branch> falls back to a closed or merged pull request of that branch (a
+    # reused branch name); only an open one is this step's.
+    viewed = await git.run_program(gh, "pr", "view", name, "--json", "url,state", env=_GH_ENV)
+    found = _open_pr_url(viewed.stdout) if viewed.exit_code == 0 else None
+    if found is not None:
+        return GitResult("pr", branch=name, pr_url=found)
+    # --flag=value: a body or title that starts with "-" (a Markdown list) stays a value.
+    options = [f"--head={name}", f"--title={title}", f"--body={body}"]
+    options += [f"--base={base}"] if base else []
+    options += ["--draft"] if draft else []
+    created = await git.run_program(gh, "pr", "create", *options, env=_GH_ENV)
+    urls = [line for line in created.stdout.splitlines() if line.startswith(_URL_PREFIXES)]
+    if created.exit_code != 0 or not urls:
+        raise InvalidInput(f"gh pr create failed: {_tail(created)}")
+    return GitResult("pr", branch=name, pr_url=urls[-1].strip())
+
+
+def _open_pr_url(viewed: str) -> str | None:
+    """The address in ``gh pr view --json url,state`` output, if that pull request is open."""
+    try:
+        found = json.loads(viewed)
+    except ValueError:
+        return None
+    if not isinstance(found, dict) or found.get("state") != "OPEN":
+        return None
+    url = found.get("url")
+    return url if isinstance(url, str) and url.startswith(_URL_PREFIXES) else None
+
+
+def _push_error(pushed: CliResult) -> str:
+    """What went wrong, from ``git push``'s stderr: its ``!`` (rejected ref), ``error:`` and
+    ``fatal:`` lines, without the hints that follow them."""
+    lines = [" ".join(line.split()) for line in pushed.stderr.splitlines() if line.strip()]
+    wanted = [line for line in lines if line.startswith(("!", "error:", "fatal:", "remote: error"))]
+    return "; ".join(wanted) or (lines[-1] if lines else f"exit code {pushed.exit_code}")
+
+
+def _tail(result: CliResult, line_count: int = 3) -> str:
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    return "; ".join(lines[-line_count:]) or f"exit code {result.exit_code}"
 
 
 def _folder(*parts: str) -> Path:

@@ -44,6 +44,8 @@ class StepRecord:
     attempt: int
     output: str | None
     wake_at: float | None
+    session_id: str | None = None
+    base_tree: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,8 @@ class Journal:
     def load_steps(self, run_id: str) -> dict[str, StepRecord]:
         """Every step of the run, read in one query."""
         rows = self._conn.execute(
-            "SELECT key, id, status, attempt, output, wake_at FROM workflow_steps WHERE run_id=?",
+            "SELECT key, id, status, attempt, output, wake_at, session_id, base_tree"
+            " FROM workflow_steps WHERE run_id=?",
             (run_id,),
         ).fetchall()
         return {key: StepRecord(*rest) for key, *rest in rows}
@@ -124,12 +127,14 @@ class Journal:
         kind: str,
         record: StepRecord | None,
         wake_at: float | None = None,
+        even_if_interrupted: bool = False,
     ) -> tuple[RunFlags, StepRecord | None, int]:
         """The running marker. Returns the run's control flags and, unless a pause or cancel
-        was requested (then nothing is written), the step's record and the attempt's row id."""
+        was requested (then nothing is written, but for a step that runs ``even_if_interrupted``:
+        a cleanup), the step's record and the attempt's row id."""
         with self._transaction(durable=False) as (cur, now):
             flags = self._fence(cur, run_id, lease_token)
-            if flags.pause_requested or flags.cancel_requested:
+            if (flags.pause_requested or flags.cancel_requested) and not even_if_interrupted:
                 return flags, record, 0
             if record is None:
                 step_id = cur.execute(
@@ -226,6 +231,63 @@ class Journal:
                 (host, group, start, attempt_id),
             )
 
+    def record_step_state(
+        self,
+        *,
+        run_id: str,
+        lease_token: str,
+        record: StepRecord,
+        session_id: str | None = None,
+        base_tree: str | None = None,
+    ) -> None:
+        """An agent step's session (before the agent works: a crash must not lose it) or the
+        working tree its first attempt started from; durable, as they outlive the attempt."""
+        with self._transaction(durable=True) as (cur, now):
+            self._fence(cur, run_id, lease_token)
+            if session_id is not None:
+                record.session_id = session_id
+            if base_tree is not None:
+                record.base_tree = base_tree
+            cur.execute(
+                "UPDATE workflow_steps SET session_id=?, base_tree=?, updated_at=? WHERE id=?",
+                (record.session_id, record.base_tree, now, record.id),
+            )
+
+    def add_usage(
+        self, *, run_id: str, lease_token: str, record: StepRecord, usage: dict[str, Any]
+    ) -> None:
+        """Add what an attempt used to the step's ``usage`` (tokens, and dollars where known),
+        counted whether the attempt succeeds or not."""
+        with self._transaction(durable=False) as (cur, now):
+            self._fence(cur, run_id, lease_token)
+            row = cur.execute("SELECT usage FROM workflow_steps WHERE id=?", (record.id,))
+            before = row.fetchone()[0]
+            total = usage if before is None else add_usages(json.loads(before), usage)
+            cur.execute(
+                "UPDATE workflow_steps SET usage=?, updated_at=? WHERE id=?",
+                (dumps(total), now, record.id),
+            )
+
+    def tokens_used(self, run_id: str) -> tuple[int, int | None]:
+        """``(tokens the run's steps used, the run's token budget)``."""
+        used = 0
+        for (usage,) in self._conn.execute(
+            "SELECT usage FROM workflow_steps WHERE run_id=? AND usage IS NOT NULL", (run_id,)
+        ):
+            parsed = json.loads(usage)
+            used += parsed["input_tokens"] + parsed["output_tokens"]
+        budget = self._conn.execute(
+            "SELECT budget_tokens FROM workflow_runs WHERE id=?", (run_id,)
+        ).fetchone()
+        return used, None if budget is None else budget[0]
+
+    def set_pr_url(self, *, run_id: str, lease_token: str, url: str) -> None:
+        with self._transaction(durable=True) as (cur, now):
+            self._fence(cur, run_id, lease_token)
+            cur.execute(
+                "UPDATE workflow_runs SET pr_url=?, updated_at=? WHERE id=?", (url, now, run_id)
+            )
+
     def add_event(
         self,
         *,
@@ -299,6 +361,19 @@ class Journal:
                     for key, phase, stream, text, at in lines
                 ],
             )
+
+
+def add_usages(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two usages summed; the cost is known only if both are."""
+    cost = None
+    if first.get("cost_usd") is not None and second.get("cost_usd") is not None:
+        cost = round(first["cost_usd"] + second["cost_usd"], 6)
+    return {
+        "input_tokens": first["input_tokens"] + second["input_tokens"],
+        "output_tokens": first["output_tokens"] + second["output_tokens"],
+        "cached_input_tokens": first["cached_input_tokens"] + second["cached_input_tokens"],
+        "cost_usd": cost,
+    }
 
 
 def dumps(value: object) -> str:

@@ -8,14 +8,16 @@ before Python 3.12.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from typing_extensions import TypedDict
 
+from stepstone.store.journal import add_usages
 from stepstone.store.leases import is_live
 from stepstone.vocabulary import AttemptStatus, EventType, RunStatus, StepStatus
 
@@ -73,6 +75,16 @@ class Attempt(TypedDict):
     completed_at: str | None
 
 
+class Usage(TypedDict):
+    """Tokens an agent used (summed over attempts, or over a run's steps), and their price
+    in dollars where it is known (None: not for every step)."""
+
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cost_usd: float | None
+
+
 class StepSummary(TypedDict):
     """A step without its attempts (what live messages carry)."""
 
@@ -88,6 +100,9 @@ class StepSummary(TypedDict):
     started_at: str | None
     completed_at: str | None
     reused: bool
+    session_id: str | None
+    """An agent step's session (continued when the step runs again)."""
+    usage: Usage | None
 
 
 class Step(StepSummary):
@@ -126,6 +141,9 @@ class RunSummary(TypedDict):
     error_message: str | None
     resume_count: int
     is_live: bool
+    preserve: bool
+    budget_tokens: int | None
+    pr_url: str | None
     created_at: str | None
     started_at: str | None
     completed_at: str | None
@@ -137,6 +155,8 @@ class RunSummary(TypedDict):
 class Run(RunSummary):
     steps: list[Step]
     events: list[Event]
+    usage: Usage | None
+    """What the run's agent steps used, in all (None: no agent step used any)."""
 
 
 class LogLine(TypedDict):
@@ -232,6 +252,8 @@ def step_summary_record(step: Row, *, resumed_at: float | None = None) -> StepSu
         "started_at": iso(step["started_at"]),
         "completed_at": iso(step["completed_at"]),
         "reused": reused,
+        "session_id": step["session_id"],
+        "usage": _json(step["usage"]),
     }
 
 
@@ -278,6 +300,9 @@ def run_summary_record(run: Row) -> RunSummary:
         "error_message": run["error_message"],
         "resume_count": run["resume_count"],
         "is_live": is_live(run),
+        "preserve": bool(run["preserve"]),
+        "budget_tokens": run["budget_tokens"],
+        "pr_url": run["pr_url"],
         "created_at": iso(run["created_at"]),
         "started_at": iso(run["started_at"]),
         "completed_at": iso(run["completed_at"]),
@@ -296,13 +321,21 @@ def run_record(
         attempts_by_step[attempt["step_id"]].append(attempt)
     resumes = [e["created_at"] for e in events if e["type"] == EventType.WORKFLOW_RESUMED]
     resumed_at = max(resumes, default=None)
+    step_records = [
+        step_record(step, attempts_by_step[step["id"]], resumed_at=resumed_at) for step in steps
+    ]
     return {
         **run_summary_record(run),
-        "steps": [
-            step_record(step, attempts_by_step[step["id"]], resumed_at=resumed_at) for step in steps
-        ],
+        "steps": step_records,
         "events": [event_record(event) for event in events],
+        "usage": total_usage(step["usage"] for step in step_records),
     }
+
+
+def total_usage(usages: Iterable[Usage | None]) -> Usage | None:
+    """The sum of ``usages`` (None when there is none)."""
+    known: list[Any] = [usage for usage in usages if usage is not None]
+    return functools.reduce(add_usages, known) if known else None
 
 
 def log_record(line: Row) -> LogLine:

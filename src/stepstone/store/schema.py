@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -106,6 +107,12 @@ workflow_runs = Table(
     Column("current_phase", String(64), nullable=True),
     Column("error_message", Text, nullable=True),
     Column("resume_count", Integer, nullable=False, default=0),
+    # Keep the branch or worktree when the run ends (SPEC 8).
+    Column("preserve", Boolean, nullable=False, default=False, server_default=false()),
+    # Agent steps do not start once the run's steps used this many tokens.
+    Column("budget_tokens", BigInteger, nullable=True),
+    # The pull request a step opened.
+    Column("pr_url", Text, nullable=True),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires_at", Float, nullable=True),
     Column("owner_host", String(255), nullable=True),
@@ -139,6 +146,12 @@ workflow_steps = Table(
     Column("error_message", Text, nullable=True),
     # A durable sleep's wake-up time, kept across resumes so only what is left is slept.
     Column("wake_at", Float, nullable=True),
+    # An agent step's session, recorded before the agent works: continued on re-execution.
+    Column("session_id", String(200), nullable=True),
+    # Tokens (and dollars where known) the step's attempts used, as JSON.
+    Column("usage", Text, nullable=True),
+    # The working tree before the step's first attempt (a git tree id): its diff's base.
+    Column("base_tree", String(64), nullable=True),
     Column("started_at", Float, nullable=True),
     Column("completed_at", Float, nullable=True),
     # When the row last changed: the live feed reads what changed since its last look.

@@ -29,9 +29,10 @@ def prepare_execution(
     journal: JournalWriter,
     lease_token: str,
     artifacts_dir: Path | None = None,
+    agent_commands: Mapping[str, Sequence[str]] | None = None,
 ) -> RunExecution:
-    """Read the run and build its execution (saving artifacts under ``artifacts_dir``);
-    raises InvalidInput if its code cannot load."""
+    """Read the run and build its execution (saving artifacts under ``artifacts_dir``,
+    starting agents with ``agent_commands``); raises InvalidInput if its code cannot load."""
     with db.transaction() as conn:
         run = run_store.get_run_txn(conn, run_id)
         assert run is not None, "a leased run exists"
@@ -52,6 +53,7 @@ def prepare_execution(
         journal=journal,
         lease_token=lease_token,
         artifacts_dir=artifacts_dir,
+        agent_commands=agent_commands,
     )
 
 

@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +60,9 @@ class Worker:
     artifacts_dir: Path | None = None
     """Where runs save their artifacts (``<dir>/<run id>/``); None: ``ctx.step.artifact``
     fails. Entry points pass ``Settings.artifacts_dir``."""
+    agent_commands: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Each coding agent's command line (``Settings.agent_commands()``); an agent missing
+    here is run by its name."""
 
     def __post_init__(self) -> None:
         # The worker's own secrets (and, as steps name them, theirs) never reach the journal.
@@ -256,6 +259,7 @@ class Worker:
                 self._journal,
                 held.lease_token,
                 self.artifacts_dir,
+                self.agent_commands,
             )
         except InvalidInput as exc:
             return Outcome(RunStatus.FAILED, error=describe_exception(exc))

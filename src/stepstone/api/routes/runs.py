@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 from stepstone.api.auth import CurrentUser
 from stepstone.api.run_cache import json_bytes
-from stepstone.api.schemas import RunCreate, RunPage, error_responses
+from stepstone.api.schemas import ResumeRequest, RunCreate, RunPage, error_responses
 from stepstone.errors import InvalidInput
 from stepstone.services import artifacts as artifact_services
 from stepstone.services import runs as services
@@ -50,6 +50,8 @@ def create_run(body: RunCreate, request: Request, user: CurrentUser) -> Run:
         mode=body.mode,
         base_branch=body.base_branch,
         branch_name=body.branch_name,
+        preserve=body.preserve,
+        budget_tokens=body.budget_tokens,
     )
     return _changed(request, run)
 
@@ -95,9 +97,15 @@ async def get_run(run_id: str, request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("/{run_id}/resume", response_model=Run, responses=CONTROL_ERRORS)
-def resume_run(run_id: str, request: Request, user: CurrentUser) -> Run:
-    """Continue an interrupted, paused or failed run: completed steps are reused."""
-    run = services.resume_run(request.app.state.db, run_id, user_id=user["id"])
+def resume_run(
+    run_id: str, request: Request, user: CurrentUser, body: ResumeRequest | None = None
+) -> Run:
+    """Continue an interrupted, paused or failed run: completed steps are reused. The body
+    may set a new token budget."""
+    budget = None if body is None else body.budget_tokens
+    run = services.resume_run(
+        request.app.state.db, run_id, user_id=user["id"], budget_tokens=budget
+    )
     return _changed(request, run)
 
 
