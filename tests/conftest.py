@@ -30,6 +30,14 @@ def _end_spawned_processes() -> Iterator[None]:
     end_spawned()
 
 
+@pytest.fixture(autouse=True)
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits need an author; a machine without a global git identity still has one here."""
+    for variable in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{variable}_NAME", "Stepstone Tests")
+        monkeypatch.setenv(f"GIT_{variable}_EMAIL", "tests@stepstone.invalid")
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"

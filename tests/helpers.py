@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from stepstone import fake_agents
 from stepstone.engine.executor import Outcome
 from stepstone.store.database import Database
 from stepstone.worker.worker import Worker
@@ -63,6 +64,20 @@ class Project:
         return self.effects().count(name)
 
 
+def git(repo: Path, *args: str) -> str:
+    """``git args`` in ``repo``; its output (it must succeed)."""
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def make_repository(project: Project) -> None:
+    """Make the project a git repository on ``main`` with one commit of everything."""
+    git(project.root, "init", "--quiet", "--initial-branch", "main")
+    (project.root / ".gitignore").write_text("effects.log\nfail-after-commits\n")
+    git(project.root, "add", "--all")
+    git(project.root, "commit", "--quiet", "-m", "initial")
+
+
 def run_cli(
     *args: str, check: bool = False, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
@@ -110,14 +125,20 @@ def end_spawned() -> None:
                 pipe.close()
 
 
+FAKE_AGENTS = {agent: fake_agents.command(agent) for agent in fake_agents.AGENTS}
+"""The fake agent CLIs (``stepstone.fake_agents``) in place of the real ones."""
+
+
 async def execute_inline(
     db: Database, run_id: str, *, artifacts_dir: Path | None = None, **worker_options: float
 ) -> Outcome | None:
-    """Execute one queued run in this process, as `stepstone run --inline` does."""
+    """Execute one queued run in this process, as `stepstone run --inline` does, with the
+    fake agents."""
     worker = Worker(
         db,
         concurrency=1,
         artifacts_dir=artifacts_dir,
+        agent_commands=FAKE_AGENTS,
         **worker_options,  # type: ignore[arg-type]
     )
     try:

@@ -176,10 +176,12 @@ def test_stepstone_demo_from_the_wheel_serves_the_ui_and_the_sample_project_with
             by_name = {project["name"]: project for project in projects.json()}
             assert "stepstone-sample" in by_name, by_name
             sample = by_name["stepstone-sample"]
-            assert Path(sample["path"]).resolve().is_relative_to(venv.resolve())
+            # The installed sample, copied into the home (a project of its own).
+            assert Path(sample["path"]) == Path(env["STEPSTONE_HOME"]) / "sample"
+            assert (Path(sample["path"]) / "specs" / "greeting.md").is_file()
             listing = client.get(f"/api/projects/{sample['id']}/workflow-definitions").json()
             assert listing["errors"] == []
-            assert {"slow-release", "hello-pipeline"} <= {
+            assert {"slow-release", "hello-pipeline", "implement-review"} <= {
                 definition["workflow"] for definition in listing["definitions"]
             }
     finally:

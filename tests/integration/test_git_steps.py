@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from stepstone.errors import InvalidInput
 from stepstone.services.runs import get_run, resume_run, start_run
 from stepstone.steps import git as git_steps
 from stepstone.store.database import Database
-from tests.helpers import Project, execute_inline
+from tests.helpers import Project, execute_inline, git, make_repository
 
 FAKES = Path(__file__).parents[1] / "fakes"
 
@@ -39,26 +38,6 @@ async def git_flow(ctx: Context) -> dict:
         "removed": removed.kept,
     }
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-@pytest.fixture(autouse=True)
-def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commits need an author; a machine without a global git identity still has one here."""
-    for variable in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{variable}_NAME", "Stepstone Tests")
-        monkeypatch.setenv(f"GIT_{variable}_EMAIL", "tests@stepstone.invalid")
-
-
-def make_repository(project: Project) -> None:
-    git(project.root, "init", "--quiet", "--initial-branch", "main")
-    (project.root / ".gitignore").write_text("effects.log\nfail-after-commits\n")
-    git(project.root, "add", "--all")
-    git(project.root, "commit", "--quiet", "-m", "initial")
 
 
 async def test_git_steps_branch_commit_and_clean_up_worktrees_without_losing_work(

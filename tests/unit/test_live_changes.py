@@ -46,7 +46,8 @@ def step_row(
         "key": f"step-{step_id}", "name": f"Step {step_id}", "phase": None, "kind": "function",
         "status": status, "attempt": 1, "output": '"done"' if status == "completed" else None,
         "error_message": "boom" if status == "failed" else None, "wake_at": None,
-        "session_id": None, "usage": None, "base_tree": None, "started_at": T0, "completed_at": updated_at if ended else None,
+        "session_id": None, "usage": None, "base_tree": None, "started_at": T0,
+        "completed_at": updated_at if ended else None,
         "updated_at": updated_at, **columns,
     }  # fmt: skip
 

@@ -69,7 +69,8 @@ def demo(
         from stepstone.cli.demo import run_demo
 
         with database() as db:
-            run_demo(db, lambda: make_worker(db, concurrency=1), console, err_console)
+            home = settings().home
+            run_demo(db, home, lambda: make_worker(db, concurrency=1), console, err_console)
         return
     from stepstone.cli.server import serve_demo
 

@@ -31,8 +31,13 @@ ADAPTERS: dict[str, Callable[[], Adapter]] = {"claude": Claude, "codex": Codex, 
 CONTINUATION = (
     "Your previous work on this task was interrupted before you finished (the process "
     "running you was stopped). The files are as you left them. Continue from where you left "
-    "off and complete the task. The task was:\n\n{prompt}"
+    "off and complete the task. The task was:\n\n{quoted}"
 )
+
+
+def continuation_prompt(prompt: str) -> str:
+    """What an interrupted session is told when it is continued: the task, quoted."""
+    return CONTINUATION.format(quoted="\n".join(f"> {line}" for line in prompt.splitlines()))
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ async def run_agent(
         await host.record_base_tree(tree)
     session: str | None = host.session_id
     if session is not None:  # this step's own session, cut short before
-        prompt = CONTINUATION.format(prompt=call.prompt)
+        prompt = continuation_prompt(call.prompt)
         _note(host, f"continuing session {session} of the interrupted attempt")
     else:
         session, prompt = call.resume, call.prompt
