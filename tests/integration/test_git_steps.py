@@ -308,3 +308,34 @@ async def test_pr_without_a_title_fails_with_a_clear_message(make_project, fake_
     with pytest.raises(InvalidInput, match="a pull request needs a title"):
         await git_steps.pr(open_git(project), title="  ")
     assert gh_calls(fake_gh) == [], "gh was not called"
+
+
+PR_FLOW = """
+@workflow(id="pr-flow")
+async def pr_flow(ctx: Context) -> dict:
+    (pathlib.Path(ctx.run.working_dir) / "change.txt").write_text("a change\\n")
+    await ctx.step.git("commit", op="commit", message="feat: a change")
+    await ctx.step.git("push", op="push")
+    opened = await ctx.step.git("pr", op="pr", title="A change", body="- made a change")
+    return {"pr_url": opened.pr_url}
+"""
+
+
+async def test_a_pr_step_stores_the_pull_requests_url_on_the_run(
+    db: Database, make_project, fake_gh: Path, tmp_path: Path
+) -> None:
+    project: Project = make_project(PR_FLOW)
+    make_repository(project)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(origin))
+    git(project.root, "remote", "add", "origin", str(origin))
+    run_id = start_run(db, project.id, "pr-flow", mode="worktree", branch_name="change")["id"]
+    outcome = await execute_inline(db, run_id)
+    assert outcome is not None
+    run = get_run(db, run_id)
+    assert run["status"] == "completed", run["error_message"]
+    assert run["pr_url"] == "https://git.example.test/acme/project/pull/1"
+    assert run["result"] == {"pr_url": run["pr_url"]}
+    assert git(origin, "log", "--format=%s", "change") == "feat: a change\ninitial"
+    (create,) = [call for call in gh_calls(fake_gh) if call[:2] == ["pr", "create"]]
+    assert "--head=change" in create
