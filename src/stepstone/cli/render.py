@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from stepstone.store.records import Run, RunSummary
+from stepstone.steps.agents.transcript import AGENT_STREAM
+from stepstone.store.records import Run, RunSummary, Usage
 
 STATUS_STYLE = {
     "pending": ("○", "dim"),
@@ -77,6 +79,15 @@ def run_panel(run: Run) -> Group:
             Text(step["error_message"] or "", style="red"),
         )
     parts: list[Any] = [header, table]
+    if run["usage"] is not None:
+        parts.append(Text(f"tokens: {usage_text(run['usage'], run['budget_tokens'])}", style="dim"))
+    if run["pr_url"]:
+        parts.append(Text(f"pull request: {run['pr_url']}", style="cyan"))
+    parts += [
+        Text(f"kept: {event['message']}", style="yellow")
+        for event in run["events"]
+        if event["type"] == "workspace_kept"
+    ]
     if run["error_message"]:
         parts.append(Text(f"error: {run['error_message']}", style="red"))
     if run["status"] == "pending":
@@ -86,6 +97,43 @@ def run_panel(run: Run) -> Group:
             Text(f"interrupted: resume with `stepstone resume {run['id']}`", style="yellow")
         )
     return Group(*parts)
+
+
+def usage_text(usage: Usage, budget: int | None = None) -> str:
+    """``12,345 in (10,000 cached) · 678 out · $0.12``, with the budget when there is one."""
+    text = f"{usage['input_tokens']:,} in"
+    if usage["cached_input_tokens"]:
+        text += f" ({usage['cached_input_tokens']:,} cached)"
+    text += f" · {usage['output_tokens']:,} out"
+    if budget is not None:
+        text += f" of a budget of {budget:,}"
+    if usage["cost_usd"] is not None:
+        text += f" · ${usage['cost_usd']:.2f}"
+    return text
+
+
+def log_text(stream: str, line: str) -> str:
+    """A log line as a terminal shows it: an agent's transcript entry in words."""
+    if stream != AGENT_STREAM:
+        return line
+    try:
+        entry = json.loads(line)
+        kind = entry["type"]
+    except (ValueError, TypeError, KeyError):
+        return line
+    if kind == "tool_call":
+        return f"→ {entry.get('name')} {json.dumps(entry.get('input'), ensure_ascii=False)}"
+    if kind == "tool_result":
+        mark = "✗" if entry.get("is_error") else "←"
+        return f"{mark} {entry.get('output', '')}"
+    if kind == "usage":
+        return f"tokens: {usage_text(entry)}"
+    if kind == "session":
+        return f"session {entry.get('session_id')} ({entry.get('model') or 'default model'})"
+    if kind == "result":
+        return f"{'answer' if entry.get('success') else 'failed'}: {entry.get('text', '')}"
+    text = entry.get("text") or entry.get("message")
+    return f"{kind}: {text}" if text is not None else line
 
 
 def runs_table(runs: list[RunSummary]) -> Table:

@@ -23,7 +23,7 @@ from stepstone.cli.common import (
 )
 from stepstone.cli.follow import follow_run
 from stepstone.cli.inline import Interrupts, execute_here
-from stepstone.cli.render import run_panel, runs_table
+from stepstone.cli.render import log_text, run_panel, runs_table
 from stepstone.errors import InvalidInput
 from stepstone.services import runs as run_services
 from stepstone.services.args import args_from_command_line
@@ -256,7 +256,7 @@ def logs(
                     sys.stdout.write(json.dumps(line) + "\n")
                 else:
                     prefix = f"[{line['step_key'] or line['phase'] or 'run'}]"
-                    sys.stdout.write(f"{prefix} {line['line']}\n")
+                    sys.stdout.write(f"{prefix} {log_text(line['stream'], line['line'])}\n")
                 last_id = line["id"]
             sys.stdout.flush()
             if not follow:
