@@ -3,14 +3,15 @@ made by ``_system_setup``, cleaned by ``_system_finalize``, and cleaning never l
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from stepstone.errors import InvalidInput
-from stepstone.services.runs import get_run, list_runs, resume_run, start_run
+from stepstone.services.runs import cancel_run, get_run, list_runs, resume_run, start_run
 from stepstone.store.database import Database
-from tests.helpers import Project, execute_inline, git, make_repository
+from tests.helpers import Project, execute_inline, git, make_repository, wait_until
 
 MODES_FLOW = """
 @workflow(id="modes")
@@ -199,3 +200,30 @@ def test_git_modes_need_a_repository_and_branch_mode_a_clean_project(
     with pytest.raises(InvalidInput, match="uncommitted changes"):
         start_run(db, repo.id, "modes", mode="branch", branch_name="x")
     assert list_runs(db)[0] == []
+
+
+CANCELLED_FLOW = """
+@workflow(id="cancelled")
+async def cancelled(ctx: Context) -> None:
+    touch("started")
+    await ctx.step.cli("wait", "sleep 60")
+"""
+
+
+async def test_a_cancelled_worktree_run_is_cleaned_up(db: Database, make_project) -> None:
+    project: Project = make_project(CANCELLED_FLOW)
+    make_repository(project)
+    run_id = start_run(db, project.id, "cancelled", mode="worktree", branch_name="gone")["id"]
+    execution = asyncio.create_task(execute_inline(db, run_id, poll_seconds=0.05))
+    await wait_until(lambda: (project.root / "started").exists(), 20, "the run to start")
+    await wait_until(lambda: get_run(db, run_id)["steps"][-1]["key"] == "wait", 20, "the step")
+    await asyncio.to_thread(cancel_run, db, run_id)
+    outcome = await asyncio.wait_for(execution, 30)
+    assert outcome is not None
+    assert outcome.status == "cancelled"
+    run = get_run(db, run_id)
+    assert run["status"] == "cancelled"
+    assert not Path(run["working_dir"]).exists()
+    assert git(project.root, "branch", "--list", "gone") == ""
+    finalize = next(s for s in run["steps"] if s["key"] == "_system_finalize-workspace")
+    assert finalize["status"] == "completed"
