@@ -251,3 +251,20 @@ async def execute_inline_with(db: Database, run_id: str, commands: dict[str, lis
         await worker.execute_inline(run_id)
     finally:
         worker.close()
+
+
+async def test_the_steps_diff_and_its_transcript_hold_no_secret(
+    db: Database, home: Path, repo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cr3t-value-for-the-diff"
+    monkeypatch.setenv("DEPLOY_API_KEY", secret)
+    args = {"prompt": f"@edit config.txt key={secret}\n@answer wrote {secret}", "agent": "claude"}
+    run = await execute(db, start_run(db, repo.id, "agent", args=args)["id"], home)
+    assert run["status"] == "completed", run["error_message"]
+    assert (repo.root / "config.txt").read_text() == f"key={secret}\n"  # the agent had it
+    (diff,) = list_artifacts(db, run["id"])
+    patch = artifact_file(db, run["id"], diff["id"], artifacts_dir=home / "artifacts").path
+    assert "+key=[redacted]" in patch.read_text()
+    assert secret not in patch.read_text()
+    assert run["result"]["text"] == "wrote [redacted]"
+    assert secret not in json.dumps(transcript(db, run["id"], "implement"))

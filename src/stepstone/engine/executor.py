@@ -479,6 +479,8 @@ class RunExecution:
             )
         name = artifacts.checked_name(name)
         content_type = artifacts.content_type_for(name, content_type)
+        if isinstance(content, str):  # text the run wrote: no secret in it is kept (SPEC 9)
+            content = self._journal.redactor.text(content)
         stored = await asyncio.to_thread(
             artifacts.save,
             self.artifacts_dir,
