@@ -22,6 +22,8 @@ export const queryKeys = {
   run: (runId: string) => ["run", runId] as const,
   stepLogs: (runId: string, stepKey: string) => ["step-logs", runId, stepKey] as const,
   artifacts: (runId: string) => ["artifacts", runId] as const,
+  artifactText: (runId: string, artifactId: string) =>
+    ["artifact-text", runId, artifactId] as const,
 };
 
 export const meQuery = () =>
@@ -95,6 +97,23 @@ export const artifactsQuery = (runId: string) =>
 
 const runPath = (runId: string) => ({ params: { path: { run_id: runId } } });
 
+/** The artifact's bytes, fetched with the token (a plain link would not carry it). */
+const downloadArtifact = (runId: string, artifactId: string): Promise<Blob> =>
+  unwrap(
+    api.GET("/api/workflows/{run_id}/artifacts/{artifact_id}", {
+      params: { path: { run_id: runId, artifact_id: artifactId } },
+      parseAs: "blob",
+    }),
+  );
+
+/** A text artifact's content (a step's diff); an artifact never changes once saved. */
+export const artifactTextQuery = (runId: string, artifactId: string) =>
+  queryOptions({
+    queryKey: queryKeys.artifactText(runId, artifactId),
+    queryFn: async (): Promise<string> => (await downloadArtifact(runId, artifactId)).text(),
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+
 export const calls = {
   me: () => unwrap(api.GET("/api/auth/me")),
   login: (email: string, password: string) =>
@@ -108,16 +127,16 @@ export const calls = {
       }),
     ),
   startRun: (body: RunCreate) => unwrap(api.POST("/api/workflows", { body })),
-  resumeRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/resume", runPath(runId))),
+  /** Resume; with `budgetTokens`, the run's token budget is raised to it first. */
+  resumeRun: (runId: string, budgetTokens?: number) =>
+    unwrap(
+      api.POST("/api/workflows/{run_id}/resume", {
+        ...runPath(runId),
+        body: budgetTokens === undefined ? undefined : { budget_tokens: budgetTokens },
+      }),
+    ),
   pauseRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/pause", runPath(runId))),
   cancelRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/cancel", runPath(runId))),
   deleteRun: (runId: string) => unwrap(api.DELETE("/api/workflows/{run_id}", runPath(runId))),
-  /** The artifact's bytes, fetched with the token (a plain link would not carry it). */
-  downloadArtifact: (runId: string, artifactId: string): Promise<Blob> =>
-    unwrap(
-      api.GET("/api/workflows/{run_id}/artifacts/{artifact_id}", {
-        params: { path: { run_id: runId, artifact_id: artifactId } },
-        parseAs: "blob",
-      }),
-    ),
+  downloadArtifact,
 };

@@ -16,6 +16,7 @@ export type Attempt = Schemas["Attempt"];
 export type RunEvent = Schemas["Event"];
 export type LogLine = Schemas["LogLine"];
 export type Artifact = Schemas["Artifact"];
+export type Usage = Schemas["Usage"];
 export type User = Schemas["User"];
 export type ErrorResponse = Schemas["ErrorResponse"];
 

@@ -1,4 +1,4 @@
-/** Start a run: workflow, name, args from its schema, spec, and git mode. */
+/** Start a run: workflow, name, token budget, args from its schema, spec, and git mode. */
 import { Play } from "lucide-react";
 import { type FormEvent, useMemo, useState } from "react";
 import type { Definition, RunCreate } from "../api/types";
@@ -37,7 +37,12 @@ export function NewRunForm(props: Props) {
 
   const chooseWorkflow = (workflow: string) => {
     const chosen = definitions.find((d) => d.workflow === workflow);
-    setValues({ ...valuesFor(chosen), name: values.name, specFile: values.specFile });
+    setValues({
+      ...valuesFor(chosen),
+      name: values.name,
+      specFile: values.specFile,
+      budgetTokens: values.budgetTokens,
+    });
     setErrors({});
   };
 
@@ -78,6 +83,19 @@ export function NewRunForm(props: Props) {
             value={values.name}
             placeholder={definition?.name}
             onChange={(e) => update({ name: e.target.value })}
+          />
+        </Field>
+        <Field
+          label="Token budget"
+          hint="Optional; the run stops once its agent steps used this many tokens (raise it and resume to go on)"
+          error={errors.budgetTokens}
+        >
+          <input
+            className="input"
+            inputMode="numeric"
+            value={values.budgetTokens}
+            placeholder="No limit"
+            onChange={(e) => update({ budgetTokens: e.target.value })}
           />
         </Field>
       </fieldset>

@@ -25,7 +25,7 @@ export function RunActionsMenu({ run, onDeleted }: Props) {
     // The menu stays open so the item can say "Resuming..." until the server answers.
     event.preventDefault();
     if (resume.isPending) return;
-    resume.mutate(undefined, { onSettled: () => setOpen(false) });
+    resume.mutate({}, { onSettled: () => setOpen(false) });
   };
 
   return (

@@ -2,6 +2,8 @@
 import type { ReactNode } from "react";
 import type { Run } from "../api/types";
 import { elapsed, formatDateTime, formatDuration, formatTime, prettyJson } from "../lib/format";
+import { isWarningEvent, phaseLabel } from "../lib/timeline";
+import { formatCount } from "../lib/usage";
 import { Empty } from "./States";
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
@@ -51,9 +53,15 @@ export function RunDetails({ run }: { run: Run }) {
           <Row label="Mode">{run.mode}</Row>
           <Row label="Branch">{mono(branch)}</Row>
           {run.worktree_name && <Row label="Worktree">{mono(run.worktree_name)}</Row>}
+          {run.mode !== "stay" && (
+            <Row label="Preserve">{run.preserve ? "kept when the run ends" : "no"}</Row>
+          )}
           <Row label="Working dir">{mono(run.working_dir)}</Row>
           {run.planning_session_id && (
             <Row label="Planning session">{mono(run.planning_session_id)}</Row>
+          )}
+          {run.budget_tokens != null && (
+            <Row label="Token budget">{formatCount(run.budget_tokens)} tokens</Row>
           )}
           <Row label="Resume count">{run.resume_count}</Row>
           <Row label="Created">{formatDateTime(run.created_at)}</Row>
@@ -85,14 +93,17 @@ export function RunEvents({ run }: { run: Run }) {
       ) : (
         <ul className="list events">
           {run.events.map((event) => (
-            <li key={event.id}>
+            <li key={event.id} className={isWarningEvent(event) ? "warning" : undefined}>
               <span className="mono faint" title={formatDateTime(event.created_at)}>
                 {formatTime(event.created_at)}
               </span>
               <span className="mono">{event.type}</span>
-              <span className="ellipsis" title={event.message ?? undefined}>
+              <span
+                className={isWarningEvent(event) ? "event-message" : "ellipsis"}
+                title={event.message ?? undefined}
+              >
                 {event.phase && !event.step_key && (
-                  <span className="mono muted">{event.phase} </span>
+                  <span className="mono muted">{phaseLabel(event.phase)} </span>
                 )}
                 {event.step_key && <span className="mono muted">{event.step_key} </span>}
                 {event.message}

@@ -3,8 +3,10 @@ import type { UseQueryResult } from "@tanstack/react-query";
 import { X } from "lucide-react";
 import type { LogLine, Step } from "../api/types";
 import { elapsed, formatDateTime, formatDuration, prettyJson } from "../lib/format";
+import { describeUsage, usageBreakdown } from "../lib/usage";
 import { LogView } from "./LogView";
 import { StatusBadge } from "./StatusBadge";
+import { StepDiff } from "./StepDiff";
 
 interface CliOutput {
   exit_code: number;
@@ -47,10 +49,32 @@ function StepOutput({ output }: { output: unknown }) {
 interface Props {
   step: Step;
   logs: UseQueryResult<LogLine[]>;
+  /** The step's saved diff, when it saved one. */
+  diff?: UseQueryResult<string> | null;
   onClose: () => void;
 }
 
-export function StepPanel({ step, logs, onClose }: Props) {
+/** An agent step's session and what it used. */
+function AgentInfo({ step }: { step: Step }) {
+  if (!step.session_id && !step.usage) return null;
+  return (
+    <div className="muted">
+      {step.session_id && (
+        <>
+          Session <span className="mono">{step.session_id}</span>
+        </>
+      )}
+      {step.session_id && step.usage && " · "}
+      {step.usage && (
+        <span data-testid="step-usage" title={usageBreakdown(step.usage)}>
+          {describeUsage(step.usage)}
+        </span>
+      )}
+    </div>
+  );
+}
+
+export function StepPanel({ step, logs, diff, onClose }: Props) {
   const ms = elapsed(step.started_at, step.completed_at);
   return (
     <aside className="card panel" aria-label={`Step ${step.key}`}>
@@ -69,6 +93,7 @@ export function StepPanel({ step, logs, onClose }: Props) {
           Started {formatDateTime(step.started_at)}
           {ms !== null && ` · ${formatDuration(ms)}`} · attempt {step.attempt}
         </div>
+        <AgentInfo step={step} />
         {step.error_message && (
           <div className="alert">
             <pre>{step.error_message}</pre>
@@ -78,8 +103,9 @@ export function StepPanel({ step, logs, onClose }: Props) {
           <h3>Output</h3>
           <StepOutput output={step.output} />
         </section>
+        {diff && <StepDiff diff={diff} />}
         <section>
-          <h3>Logs</h3>
+          <h3>{step.kind === "agent" ? "Transcript" : "Logs"}</h3>
           <LogView logs={logs} />
         </section>
       </div>

@@ -1,8 +1,10 @@
-/** One step of the timeline: status, key, duration, attempts (earlier errors) and reuse. */
+/** One step of the timeline: status, key, duration, attempts (earlier errors), reuse, and the
+ * tokens an agent step used. */
 import { RotateCcw } from "lucide-react";
 import type { Step } from "../api/types";
 import { elapsed, formatDuration } from "../lib/format";
 import { earlierAttempts } from "../lib/timeline";
+import { describeUsage, usageBreakdown } from "../lib/usage";
 import { StepStatusIcon } from "./StatusBadge";
 
 interface Props {
@@ -66,6 +68,11 @@ export function StepRow({ step, selected, now, onSelect }: Props) {
           {step.attempt > 1 && (
             <span className="attempt-count" title="attempts">
               <RotateCcw size={12} aria-hidden /> {step.attempt} attempts
+            </span>
+          )}
+          {step.usage && (
+            <span data-testid={`step-usage-${step.key}`} title={usageBreakdown(step.usage)}>
+              {describeUsage(step.usage)}
             </span>
           )}
           <Duration step={step} now={now} />

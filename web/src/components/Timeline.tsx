@@ -1,33 +1,51 @@
-/** The run's steps in sections by phase, in the order the phases started. */
-import type { Step } from "../api/types";
-import { groupByPhase, phaseLabel } from "../lib/timeline";
+/** The run's steps in sections by phase, in the order the phases started, with what the
+ * run's cleanup kept (and why) in its phase. */
+import { AlertTriangle } from "lucide-react";
+import type { RunEvent, Step } from "../api/types";
+import { groupByPhase, isSystemPhase, phaseLabel, warningsByPhase } from "../lib/timeline";
 import { useNow } from "../lib/useNow";
 import { Empty } from "./States";
 import { StepRow } from "./StepRow";
 
 interface Props {
   steps: Step[];
+  /** The run's events: those that warn (`workspace_kept`) are shown in their phase. */
+  events?: RunEvent[];
   currentPhase?: string | null;
   selectedKey: string | null;
   onSelect: (key: string) => void;
 }
 
-export function Timeline({ steps, currentPhase, selectedKey, onSelect }: Props) {
+function phaseClass(phase: string | null): string {
+  if (phase === null) return "";
+  return isSystemPhase(phase) ? "phase-system" : "phase-name";
+}
+
+function Warning({ event }: { event: RunEvent }) {
+  return (
+    <div className="timeline-warning" data-testid="workspace-kept" role="note">
+      <AlertTriangle size={14} aria-hidden />
+      <span>{event.message ?? "The run's cleanup kept part of its workspace."}</span>
+    </div>
+  );
+}
+
+export function Timeline({ steps, events = [], currentPhase, selectedKey, onSelect }: Props) {
   const now = useNow(steps.some((step) => step.status === "running"));
   if (steps.length === 0)
     return <Empty>No steps yet: they appear here as the run reaches them.</Empty>;
+  const groups = groupByPhase(steps);
+  const warnings = warningsByPhase(groups, events);
   return (
     <div className="timeline">
-      {groupByPhase(steps).map((group) => (
+      {groups.map((group) => (
         <section
           key={group.phase ?? "\u0000none"}
           className="phase"
           aria-label={`Phase ${phaseLabel(group.phase)}`}
         >
           <header className="phase-header">
-            <span className={group.phase === null ? "" : "phase-name"}>
-              {phaseLabel(group.phase)}
-            </span>
+            <span className={phaseClass(group.phase)}>{phaseLabel(group.phase)}</span>
             <span>
               {group.steps.length} step{group.steps.length === 1 ? "" : "s"}
             </span>
@@ -44,7 +62,13 @@ export function Timeline({ steps, currentPhase, selectedKey, onSelect }: Props) 
               onSelect={onSelect}
             />
           ))}
+          {warnings.byPhase.get(group.phase)?.map((event) => (
+            <Warning key={event.id} event={event} />
+          ))}
         </section>
+      ))}
+      {warnings.elsewhere.map((event) => (
+        <Warning key={event.id} event={event} />
       ))}
     </div>
   );

@@ -1,18 +1,19 @@
-/** Resume, pause, cancel and delete a run, with a toast for each outcome. */
+/** Resume (optionally raising the token budget), pause, cancel and delete a run, with a
+ * toast for each outcome. */
 import { type QueryClient, useMutation, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 import { errorMessage } from "../api/client";
 import { calls, queryKeys } from "../api/queries";
 import type { Run } from "../api/types";
 
-function controlMutation(
+function controlMutation<Variables = void>(
   client: QueryClient,
   runId: string,
-  call: (runId: string) => Promise<Run>,
+  call: (runId: string, variables: Variables) => Promise<Run>,
   done: string,
 ) {
   return {
-    mutationFn: () => call(runId),
+    mutationFn: (variables: Variables) => call(runId, variables),
     onSuccess: async (run: Run) => {
       client.setQueryData(queryKeys.run(runId), run);
       toast.success(done);
@@ -27,9 +28,21 @@ function controlMutation(
   };
 }
 
+/** Resume as it is (`{}`), or with a new token budget. */
+export interface ResumeOptions {
+  budgetTokens?: number;
+}
+
 export function useRunActions(runId: string, options: { onDeleted?: () => void } = {}) {
   const client = useQueryClient();
-  const resume = useMutation(controlMutation(client, runId, calls.resumeRun, "Workflow resumed"));
+  const resume = useMutation(
+    controlMutation<ResumeOptions>(
+      client,
+      runId,
+      (id, options) => calls.resumeRun(id, options.budgetTokens),
+      "Workflow resumed",
+    ),
+  );
   const pause = useMutation(
     controlMutation(
       client,

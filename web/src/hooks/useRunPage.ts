@@ -1,7 +1,14 @@
-/** Everything the run page shows: the run (kept live), its artifacts and the selected step's
- * logs. */
+/** Everything the run page shows: the run (kept live), its artifacts, and the selected step's
+ * logs and diff. */
 import { useQuery } from "@tanstack/react-query";
-import { artifactsQuery, projectsQuery, runQuery, stepLogsQuery } from "../api/queries";
+import {
+  artifactsQuery,
+  artifactTextQuery,
+  projectsQuery,
+  runQuery,
+  stepLogsQuery,
+} from "../api/queries";
+import { findStepDiff } from "../lib/diff";
 import { useLiveChannels } from "../live/LiveProvider";
 
 const FALLBACK_POLL_MS = 5000;
@@ -21,9 +28,17 @@ export function useRunPage(runId: string, selectedStepKey: string | null) {
     ...stepLogsQuery(runId, selectedStepKey ?? ""),
     enabled: selectedStepKey !== null,
   });
+  // An agent step that changed the working tree saved its diff as an artifact.
+  const diffArtifact =
+    selectedStepKey === null ? null : findStepDiff(artifacts.data, selectedStepKey);
+  const diffText = useQuery({
+    ...artifactTextQuery(runId, diffArtifact?.id ?? ""),
+    enabled: diffArtifact !== null,
+  });
   // The sidebar has the projects already; the run only names its project's id.
   const projects = useQuery(projectsQuery());
   const project = projects.data?.find((p) => p.id === run.data?.project_id) ?? null;
   const selectedStep = run.data?.steps.find((step) => step.key === selectedStepKey) ?? null;
-  return { run, artifacts, logs, selectedStep, project, connected };
+  const diff = diffArtifact === null ? null : diffText;
+  return { run, artifacts, logs, diff, selectedStep, project, connected };
 }

@@ -8,6 +8,7 @@ import {
   initialValues,
   parseRawArgs,
 } from "./argsSchema";
+import { parseBudget } from "./usage";
 
 export type GitMode = "stay" | "branch" | "worktree";
 
@@ -23,9 +24,12 @@ export interface NewRunValues {
   baseBranch: string;
   branchName: string;
   preserve: boolean;
+  /** The run's token budget as typed (empty: none). */
+  budgetTokens: string;
 }
 
-/** Field errors by name: `workflow`, `args`, `spec`, `branchName` or `arg:<property>`. */
+/** Field errors by name: `workflow`, `args`, `spec`, `branchName`, `budgetTokens` or
+ * `arg:<property>`. */
 export type FormErrors = Record<string, string>;
 
 export function valuesFor(definition: Definition | undefined): NewRunValues {
@@ -41,6 +45,7 @@ export function valuesFor(definition: Definition | undefined): NewRunValues {
     baseBranch: "",
     branchName: "",
     preserve: false,
+    budgetTokens: "",
   };
 }
 
@@ -70,11 +75,14 @@ export function buildRunCreate(
   if (values.mode !== "stay" && !text(values.branchName)) {
     errors.branchName = "Required for branch and worktree modes";
   }
+  const budget = parseBudget(values.budgetTokens);
+  if (budget.error) errors.budgetTokens = budget.error;
   if (!definition || Object.keys(errors).length > 0) return { errors };
   const branched = values.mode !== "stay";
   return {
     errors,
     body: {
+      ...(budget.value === null ? {} : { budget_tokens: budget.value }),
       project_id: projectId,
       workflow_definition_id: definition.id,
       name: text(values.name),

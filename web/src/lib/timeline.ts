@@ -1,5 +1,5 @@
 /** The run timeline's sections: phases in the order they first appear. */
-import type { Step } from "../api/types";
+import type { RunEvent, Step } from "../api/types";
 
 export interface PhaseGroup {
   /** null: the steps called outside any phase, kept together in one group. */
@@ -26,9 +26,41 @@ export function earlierAttempts(step: Step) {
   return step.attempts.filter((attempt) => attempt.attempt < step.attempt);
 }
 
+/** Stepstone's own phases: the workspace made before the workflow, and cleaned after. */
+const SYSTEM_PHASES: Record<string, string> = {
+  _system_setup: "Setup",
+  _system_finalize: "Cleanup",
+};
+
+export function isSystemPhase(phase: string | null | undefined): boolean {
+  return phase != null && Object.hasOwn(SYSTEM_PHASES, phase);
+}
+
 export function phaseLabel(phase: string | null): string {
   if (phase === null) return "Outside phases";
-  if (phase === "_system_setup") return "workspace setup";
-  if (phase === "_system_finalize") return "workspace cleanup";
-  return phase;
+  return SYSTEM_PHASES[phase] ?? phase;
+}
+
+/** Events that need the reader's attention: what the run's cleanup kept, and why. */
+export function isWarningEvent(event: Pick<RunEvent, "type">): boolean {
+  return event.type === "workspace_kept";
+}
+
+/** The warning events of each phase shown (by the phase's key), and those of no phase shown. */
+export function warningsByPhase(
+  groups: readonly PhaseGroup[],
+  events: readonly RunEvent[],
+): { byPhase: Map<string | null, RunEvent[]>; elsewhere: RunEvent[] } {
+  const byPhase = new Map<string | null, RunEvent[]>();
+  const elsewhere: RunEvent[] = [];
+  const shown = new Set(groups.map((group) => group.phase));
+  for (const event of events.filter(isWarningEvent)) {
+    const phase = event.phase ?? null;
+    if (!shown.has(phase)) {
+      elsewhere.push(event);
+      continue;
+    }
+    byPhase.set(phase, [...(byPhase.get(phase) ?? []), event]);
+  }
+  return { byPhase, elsewhere };
 }

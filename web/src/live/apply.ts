@@ -20,6 +20,7 @@ import type {
   StepCreated,
   StepUpdated,
 } from "../api/types";
+import { sumUsage } from "../lib/usage";
 import { noteLiveChange, refetchAfterLive } from "./refresh";
 import type { LiveMessage } from "./socket";
 
@@ -97,6 +98,12 @@ function patchSummaries(client: QueryClient, runId: string, changes: Changes): v
   });
 }
 
+/** The run's usage is its steps' (run updates do not carry it; step updates do). */
+function withStepUsage(run: Run, steps: Step[]): Run {
+  const usage = sumUsage(steps.map((step) => step.usage));
+  return usage === null ? { ...run, steps } : { ...run, steps, usage };
+}
+
 function runUpdated(client: QueryClient, data: RunUpdated): void {
   patchRun(client, data.run_id, (run) => ({ ...run, ...data.changes }) as Run);
   patchSummaries(client, data.run_id, data.changes);
@@ -121,7 +128,7 @@ function stepCreated(client: QueryClient, data: StepCreated): void {
     const steps = known
       ? run.steps.map((existing) => (existing.id === step.id ? step : existing))
       : [...run.steps, step];
-    return { ...run, steps };
+    return withStepUsage(run, steps);
   });
   if (data.step.status === "completed") refreshArtifacts(client, data.run_id);
 }
@@ -139,7 +146,8 @@ function stepUpdated(client: QueryClient, data: StepUpdated): void {
     // A new attempt: the earlier one's final error is only in the journal.
     if (next.attempt > known.attempt && known.attempts.length > 0) refetch = true;
     const step = { ...next, attempts: syncAttempts(next) };
-    return { ...run, steps: run.steps.map((s) => (s.id === step.id ? step : s)) };
+    const steps = run.steps.map((s) => (s.id === step.id ? step : s));
+    return "usage" in data.changes ? withStepUsage(run, steps) : { ...run, steps };
   });
   if (patched && refetch) refetchAfterLive(client, queryKeys.run(data.run_id));
   if (data.changes.status === "completed") refreshArtifacts(client, data.run_id);

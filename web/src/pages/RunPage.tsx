@@ -2,6 +2,7 @@ import { AlertTriangle } from "lucide-react";
 import { useState } from "react";
 import { useNavigate, useParams } from "react-router";
 import { ArtifactList } from "../components/ArtifactList";
+import { BudgetResume, stoppedAtBudget } from "../components/BudgetResume";
 import { RunDetails, RunEvents } from "../components/RunDetails";
 import { RunHeader } from "../components/RunHeader";
 import { ErrorState, Loading } from "../components/States";
@@ -13,7 +14,7 @@ export function RunPage() {
   const { runId = "" } = useParams();
   const navigate = useNavigate();
   const [selectedKey, setSelectedKey] = useState<string | null>(null);
-  const { run, artifacts, logs, selectedStep, project } = useRunPage(runId, selectedKey);
+  const { run, artifacts, logs, diff, selectedStep, project } = useRunPage(runId, selectedKey);
 
   if (run.isPending) return <Loading label="Loading run…" />;
   if (run.isError) return <ErrorState error={run.error} onRetry={() => run.refetch()} />;
@@ -32,6 +33,7 @@ export function RunPage() {
           <pre>{data.error_message}</pre>
         </div>
       )}
+      {stoppedAtBudget(data) && <BudgetResume run={data} />}
       <div className="run-layout">
         <section className="card" aria-label="Timeline">
           <div className="card-header">
@@ -40,13 +42,19 @@ export function RunPage() {
           </div>
           <Timeline
             steps={data.steps}
+            events={data.events}
             currentPhase={data.current_phase}
             selectedKey={selectedKey}
             onSelect={(key) => setSelectedKey(key === selectedKey ? null : key)}
           />
         </section>
         {selectedStep ? (
-          <StepPanel step={selectedStep} logs={logs} onClose={() => setSelectedKey(null)} />
+          <StepPanel
+            step={selectedStep}
+            logs={logs}
+            diff={diff}
+            onClose={() => setSelectedKey(null)}
+          />
         ) : (
           <section className="card">
             <div className="state">Select a step to see its output and logs.</div>

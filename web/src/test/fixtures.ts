@@ -16,6 +16,8 @@ export function makeStep(overrides: Partial<Step> = {}): Step {
     started_at: "2026-11-30T10:00:00Z",
     completed_at: "2026-11-30T10:00:01.5Z",
     reused: false,
+    session_id: null,
+    usage: null,
     attempts: [],
     ...overrides,
   };
@@ -56,6 +58,9 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     error_message: null,
     resume_count: 0,
     is_live: true,
+    preserve: false,
+    budget_tokens: null,
+    pr_url: null,
     created_at: "2026-11-30T10:00:00Z",
     started_at: "2026-11-30T10:00:00Z",
     completed_at: null,
@@ -64,6 +69,7 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     updated_at: "2026-11-30T10:00:00Z",
     steps: [],
     events: [],
+    usage: null,
     ...overrides,
   };
 }

@@ -93,6 +93,43 @@ describe("NewRunForm", () => {
     });
   });
 
+  it("sends preserve, the branches and the token budget when they are given", async () => {
+    const { onSubmit, user } = renderForm();
+    await user.type(screen.getByLabelText("Ticket"), "ABC-1");
+    await user.type(screen.getByLabelText("Token budget"), "50000");
+    await user.selectOptions(screen.getByLabelText("Git mode"), "branch");
+    await user.type(screen.getByLabelText("Base branch"), "develop");
+    await user.type(screen.getByLabelText("Branch name"), "feat/budget");
+    await user.click(screen.getByLabelText("Keep the branch when the run ends"));
+    await user.click(screen.getByRole("button", { name: "Start run" }));
+
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+    expect(onSubmit.mock.calls[0]?.[0]).toMatchObject({
+      mode: "branch",
+      base_branch: "develop",
+      branch_name: "feat/budget",
+      preserve: true,
+      budget_tokens: 50_000,
+    });
+  });
+
+  it("sends no budget when the field is empty, and refuses one that is not a positive whole number", async () => {
+    const { onSubmit, user } = renderForm();
+    await user.type(screen.getByLabelText("Ticket"), "ABC-1");
+    await user.type(screen.getByLabelText("Token budget"), "1.5");
+    await user.click(screen.getByRole("button", { name: "Start run" }));
+
+    expect(onSubmit).not.toHaveBeenCalled();
+    expect(screen.getByLabelText("Token budget")).toHaveAccessibleDescription(
+      expect.stringContaining("Must be a whole number of tokens"),
+    );
+
+    await user.clear(screen.getByLabelText("Token budget"));
+    await user.click(screen.getByRole("button", { name: "Start run" }));
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+    expect(onSubmit.mock.calls[0]?.[0]).not.toHaveProperty("budget_tokens");
+  });
+
   it("falls back to a raw JSON textarea for a schema it cannot make fields for", async () => {
     const raw = definition({ args_schema: { type: "array", items: { type: "string" } } });
     const { onSubmit, user } = renderForm([raw]);

@@ -1,6 +1,7 @@
 import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
+import type { RunEvent } from "../../api/types";
 import { makeAttempt, makeStep } from "../../test/fixtures";
 import { Timeline } from "../Timeline";
 
@@ -102,5 +103,69 @@ describe("Timeline", () => {
   it("says so when the run has no steps yet", () => {
     render(<Timeline steps={[]} selectedKey={null} onSelect={() => {}} />);
     expect(screen.getByText(/No steps yet/)).toBeInTheDocument();
+  });
+
+  it("labels the system phases Setup and Cleanup", () => {
+    const steps = [
+      makeStep({ id: 1, key: "_system_setup", phase: "_system_setup", kind: "system" }),
+      makeStep({ id: 2, key: "implement", phase: "implement", kind: "agent" }),
+      makeStep({ id: 3, key: "_system_finalize", phase: "_system_finalize", kind: "system" }),
+    ];
+    render(<Timeline steps={steps} selectedKey={null} onSelect={() => {}} />);
+
+    const sections = screen.getAllByRole("region");
+    expect(sections.map((section) => section.getAttribute("aria-label"))).toEqual([
+      "Phase Setup",
+      "Phase implement",
+      "Phase Cleanup",
+    ]);
+    expect(within(sections[2] as HTMLElement).getByText("Cleanup")).toBeInTheDocument();
+  });
+
+  it("shows what the cleanup kept, and why, as a warning in its phase", () => {
+    const kept: RunEvent = {
+      id: 9,
+      type: "workspace_kept",
+      message: "kept worktree .stepstone/worktrees/run-1: it has uncommitted changes",
+      phase: "_system_finalize",
+      step_key: null,
+      created_at: "2026-11-30T10:05:00Z",
+    };
+    const other: RunEvent = { ...kept, id: 10, type: "annotation", message: "just a note" };
+    const steps = [
+      makeStep({ id: 1, key: "implement", phase: "implement" }),
+      makeStep({ id: 2, key: "_system_finalize", phase: "_system_finalize", kind: "system" }),
+    ];
+    render(
+      <Timeline steps={steps} events={[kept, other]} selectedKey={null} onSelect={() => {}} />,
+    );
+
+    const warning = screen.getByTestId("workspace-kept");
+    expect(warning).toHaveClass("timeline-warning");
+    expect(warning).toHaveTextContent(
+      "kept worktree .stepstone/worktrees/run-1: it has uncommitted",
+    );
+    expect(screen.getByRole("region", { name: "Phase Cleanup" })).toContainElement(warning);
+    expect(screen.queryByText("just a note")).not.toBeInTheDocument();
+  });
+
+  it("still shows a kept-workspace warning whose phase has no step shown", () => {
+    const kept: RunEvent = {
+      id: 9,
+      type: "workspace_kept",
+      message: "kept branch feat/x: it has unpushed commits",
+      phase: "_system_finalize",
+      step_key: null,
+      created_at: null,
+    };
+    render(
+      <Timeline
+        steps={[makeStep({ key: "implement" })]}
+        events={[kept]}
+        selectedKey={null}
+        onSelect={() => {}}
+      />,
+    );
+    expect(screen.getByTestId("workspace-kept")).toHaveTextContent("kept branch feat/x");
   });
 });

@@ -23,7 +23,7 @@ describe("useRunActions", () => {
     mockFetch(() => jsonResponse(makeRun({ status: "pending", resume_count: 1 })));
     const { client, invalidate, result } = setup();
 
-    await act(() => result.current.resume.mutateAsync());
+    await act(() => result.current.resume.mutateAsync({}));
 
     expect(invalidate).toHaveBeenCalledWith({ queryKey: ["run", "run-1"] });
     expect(client.getQueryState(queryKeys.run("run-1"))?.isInvalidated).toBe(true);
@@ -39,7 +39,7 @@ describe("useRunActions", () => {
     const { client, invalidate, result } = setup();
 
     await act(async () => {
-      await expect(result.current.resume.mutateAsync()).rejects.toThrow("run run-1 is completed");
+      await expect(result.current.resume.mutateAsync({})).rejects.toThrow("run run-1 is completed");
     });
 
     await waitFor(() => expect(result.current.resume.isError).toBe(true));

@@ -175,3 +175,33 @@ describe("applyLiveMessage", () => {
     expect(client.getQueryState(RUN_KEY)?.isInvalidated).toBe(true);
   });
 });
+
+describe("applyLiveMessage and usage", () => {
+  it("adds a step's new usage into the run's total", () => {
+    const usage = (input: number, cost: number | null) => ({
+      input_tokens: input,
+      output_tokens: 10,
+      cached_input_tokens: 0,
+      cost_usd: cost,
+    });
+    const client = clientWithRun(
+      makeRun({
+        usage: usage(100, 0.1),
+        steps: [
+          makeStep({ id: 1, key: "plan", kind: "agent", usage: usage(100, 0.1) }),
+          makeStep({ id: 2, key: "implement", kind: "agent", status: "running" }),
+        ],
+      }),
+    );
+
+    applyLiveMessage(client, {
+      type: "workflow.run.step.updated",
+      data: { run_id: "run-1", step_id: 2, changes: { usage: usage(400, 0.3) } },
+    });
+
+    const run = client.getQueryData<Run>(RUN_KEY);
+    expect(run?.steps[1]?.usage).toEqual(usage(400, 0.3));
+    expect(run?.usage).toMatchObject({ input_tokens: 500, output_tokens: 20 });
+    expect(run?.usage?.cost_usd).toBeCloseTo(0.4);
+  });
+});

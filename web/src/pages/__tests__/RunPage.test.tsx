@@ -1,6 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { setToken } from "../../api/auth";
 import { queryKeys } from "../../api/queries";
 import type { LogLine, Run } from "../../api/types";
 import { applyLiveMessage } from "../../live/apply";
@@ -127,5 +128,110 @@ describe("RunPage", () => {
     expect(within(details).getByText("docs/spec.md")).toBeInTheDocument();
     expect(within(details).getByText("/work/project")).toBeInTheDocument();
     expect(within(details).getByText("2")).toBeInTheDocument();
+  });
+
+  it("links the pull request a step opened, in a new tab", async () => {
+    serve(makeRun({ pr_url: "https://github.com/acme/app/pull/7" }));
+    renderRunPage();
+    const link = await screen.findByTestId("pr-link");
+    expect(link).toHaveAttribute("href", "https://github.com/acme/app/pull/7");
+    expect(link).toHaveAttribute("target", "_blank");
+    expect(link.getAttribute("rel")).toContain("noopener");
+  });
+
+  it("shows no pull request link without one, nor for an address that is not a web page", async () => {
+    serve(makeRun({ pr_url: "javascript:alert(1)" }));
+    renderRunPage();
+    await screen.findByTestId("run-status");
+    expect(screen.queryByTestId("pr-link")).not.toBeInTheDocument();
+  });
+
+  it("shows the run's tokens against its budget and the cost, and each agent step's tokens", async () => {
+    const usage = {
+      input_tokens: 10_000,
+      output_tokens: 2_345,
+      cached_input_tokens: 8_000,
+      cost_usd: 0.42,
+    };
+    const step = makeStep({ key: "implement", kind: "agent", session_id: "sess-9", usage });
+    serve(makeRun({ usage, budget_tokens: 50_000, steps: [step] }));
+    renderRunPage();
+
+    expect(await screen.findByTestId("run-usage")).toHaveTextContent(
+      "12,345 / 50,000 tokens · $0.42",
+    );
+    expect(screen.getByTestId("step-usage-implement")).toHaveTextContent("12,345 tokens");
+    await userEvent.click(screen.getByTestId("step-implement"));
+    const panel = screen.getByRole("complementary", { name: "Step implement" });
+    expect(within(panel).getByTestId("step-usage")).toHaveTextContent("12,345 tokens · $0.42");
+    expect(within(panel).getByText("sess-9")).toBeInTheDocument();
+  });
+
+  it("shows no usage for a run without agents or budget", async () => {
+    serve(makeRun());
+    renderRunPage();
+    await screen.findByTestId("run-status");
+    expect(screen.queryByTestId("run-usage")).not.toBeInTheDocument();
+  });
+});
+
+describe("RunPage for a run stopped at its token budget", () => {
+  const stopped = makeRun({
+    status: "failed",
+    is_live: false,
+    budget_tokens: 1_000,
+    usage: { input_tokens: 900, output_tokens: 150, cached_input_tokens: 0, cost_usd: null },
+    error_message:
+      "BudgetExceeded: the run used 1050 tokens of its budget of 1000; raise the budget and resume the run to go on",
+  });
+
+  it("resumes with the raised budget", async () => {
+    setToken("jwt-1");
+    const resumed: Request[] = [];
+    mockFetch(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/api/workflows/run-1/resume") {
+        resumed.push(request.clone());
+        return jsonResponse({ ...stopped, status: "pending", budget_tokens: 5_000 });
+      }
+      if (path === "/api/workflows/run-1") return jsonResponse(stopped);
+      if (path === "/api/workflows/run-1/artifacts") return jsonResponse([]);
+      return errorResponse(404, "not_found", `no route ${path}`);
+    });
+    renderRunPage();
+
+    const form = await screen.findByTestId("budget-resume");
+    expect(form).toHaveTextContent("The run used 1,050 of its 1,000 tokens");
+    const input = within(form).getByLabelText("New token budget");
+    expect(input).toHaveValue("2000");
+    await userEvent.clear(input);
+    await userEvent.type(input, "5000");
+    await userEvent.click(within(form).getByRole("button", { name: "Resume with this budget" }));
+
+    expect(await screen.findByText("Workflow resumed")).toBeInTheDocument();
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]?.method).toBe("POST");
+    expect(await resumed[0]?.json()).toEqual({ budget_tokens: 5000 });
+  });
+
+  it("sends nothing for a budget that is not a positive whole number", async () => {
+    const fetchMock = serve(stopped);
+    renderRunPage();
+    const form = await screen.findByTestId("budget-resume");
+    const input = within(form).getByLabelText("New token budget");
+    await userEvent.clear(input);
+    await userEvent.type(input, "0");
+    await userEvent.click(within(form).getByRole("button", { name: "Resume with this budget" }));
+
+    expect(within(form).getByRole("alert")).toHaveTextContent("Must be at least 1");
+    const paths = fetchMock.mock.calls.map(([input]) => new URL((input as Request).url).pathname);
+    expect(paths).not.toContain("/api/workflows/run-1/resume");
+  });
+
+  it("offers no budget input when the run failed for another reason", async () => {
+    serve(makeRun({ status: "failed", error_message: "exit code 1" }));
+    renderRunPage();
+    await screen.findByTestId("run-status");
+    expect(screen.queryByTestId("budget-resume")).not.toBeInTheDocument();
   });
 });
