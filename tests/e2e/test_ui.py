@@ -4,17 +4,19 @@ restart it, and resume the run from the run page."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from stepstone import fake_agents
 from stepstone.api.app import WEB_UI_DIR
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
 from tests.e2e.server import Server
-from tests.helpers import Project, wait_for_file
+from tests.helpers import Project, make_repository, wait_for, wait_for_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -133,5 +135,86 @@ def test_a_run_killed_with_the_server_is_resumed_from_the_run_page(
         assert page.evaluate("window.__sameDocument === true"), "the page was not reloaded"
         assert console_errors == [], console_errors
         assert (project.count("one"), project.count("two"), project.count("three")) == (1, 1, 1)
+    finally:
+        server.stop()
+
+
+AGENT_FLOWS = """
+@workflow(id="agent-run", name="Agent run", phases=["implement", "review"])
+async def agent_run(ctx: Context) -> dict:
+    async with ctx.phase("implement"):
+        answer = await ctx.step.agent(
+            "implement",
+            prompt="Implement it.\\n@work 60\\n@edit feature.txt done\\n@answer implemented it",
+        )
+    async with ctx.phase("review"):
+        await ctx.step.artifact("save-review", name="review.md", content="# Review\\nfine\\n")
+        await ctx.step.git("commit", op="commit", message="feat: it")
+    return {"answer": answer.text}
+"""
+
+
+def test_an_agent_run_streams_its_transcript_and_resumes_from_the_run_page_after_a_kill(
+    browser_page: object,
+    home: Path,
+    db: Database,
+    make_project,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    monkeypatch.setenv("STEPSTONE_CLAUDE_COMMAND", shlex.join(fake_agents.command("claude")))
+
+    project: Project = make_project(AGENT_FLOWS)
+    make_repository(project)
+    create_user(db, EMAIL, PASSWORD)
+    server = Server(home).start()
+    try:
+        page.goto(f"{server.url}/login")
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{server.url}/")
+
+        page.goto(f"{server.url}/projects/{project.id}/new")
+        page.get_by_label("Workflow").select_option("agent-run")
+        page.get_by_label("Git mode").select_option("worktree")
+        page.get_by_label("Branch name").fill("feat/ui-agent")
+        page.get_by_role("button", name="Start run").click()
+        page.wait_for_url("**/runs/*")
+        run_url = page.url
+
+        # The transcript streams while the agent works.
+        page.get_by_test_id("step-implement-implement").click()
+        transcript = page.get_by_test_id("agent-transcript")
+        expect(transcript).to_contain_text("Working on it.")
+        expect(page.get_by_test_id("agent-tool-call").first).to_contain_text("Bash")
+        expect(page.get_by_test_id("run-status")).to_have_text("running")
+        wait_for(lambda: any((home / "fake-agents").glob("work-*.log")), 20, "the agent's tool")
+        assert console_errors == [], console_errors
+
+        server.kill()
+        server = Server(home, port=server.port).start()
+        page.goto(run_url)
+        console_errors.clear()
+        expect(page.get_by_test_id("interrupted-badge")).to_be_visible()
+        page.get_by_role("button", name="Actions").click()
+        page.get_by_role("menuitem", name="Resume").click()
+        expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=60_000)
+
+        page.get_by_test_id("step-implement-implement").click()
+        expect(page.get_by_test_id("agent-transcript")).to_contain_text("Continuing")
+        expect(page.get_by_test_id("agent-final-answer")).to_contain_text("implemented it")
+        expect(page.get_by_test_id("step-diff")).to_contain_text("+done")
+        expect(page.get_by_test_id("run-usage")).to_contain_text("tokens")
+        expect(page.get_by_text("review.md")).to_be_visible()
+        expect(page.get_by_test_id("workspace-kept").first).to_contain_text("feat/ui-agent")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "agent-run-resumed.png"), full_page=True)
+        assert console_errors == [], console_errors
     finally:
         server.stop()
