@@ -50,9 +50,9 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return Path(f"/proc/{pid}/stat").exists() and b") Z" not in Path(
-        f"/proc/{pid}/stat"
-    ).read_bytes()
+    return (
+        Path(f"/proc/{pid}/stat").exists() and b") Z" not in Path(f"/proc/{pid}/stat").read_bytes()
+    )
 
 
 def show(run_id: str) -> dict[str, Any]:
