@@ -25,6 +25,7 @@ async def implement(ctx: Context) -> dict:
     async with ctx.phase("implement"):
         answer = await ctx.step.agent(
             "agent",
+            agent=ctx.args["agent"],
             prompt="Implement the feature.\\n@work 60\\n@edit feature.txt implemented\\n"
             "@answer implemented",
         )
@@ -59,19 +60,24 @@ def show(run_id: str) -> dict[str, Any]:
     return json.loads(run_cli("show", run_id, "--json", check=True).stdout)
 
 
-@pytest.fixture
-def fake_claude(monkeypatch: pytest.MonkeyPatch) -> None:
-    command = [sys.executable, "-m", "stepstone.fake_agents", "claude"]
-    monkeypatch.setenv("STEPSTONE_CLAUDE_COMMAND", shlex.join(command))
+@pytest.fixture(autouse=True)
+def fake_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+    for agent in ("claude", "codex", "gemini"):
+        command = [sys.executable, "-m", "stepstone.fake_agents", agent]
+        monkeypatch.setenv(f"STEPSTONE_{agent.upper()}_COMMAND", shlex.join(command))
 
 
-@pytest.mark.parametrize("preserve", [False, True])
+@pytest.mark.parametrize(
+    ("agent", "preserve"),
+    [("claude", False), ("claude", True), ("codex", False), ("gemini", False)],
+)
 def test_a_killed_worktree_agent_run_resumes_the_same_session_in_the_same_worktree(
-    make_project, home: Path, fake_claude: None, preserve: bool
+    make_project, home: Path, agent: str, preserve: bool
 ) -> None:
     project: Project = make_project(AGENT_FLOW)
     make_repository(project)
     command = ["run", project.name, "implement", "--mode", "worktree", "--branch", "feat/agent"]
+    command += ["--arg", f"agent={agent}"]
     proc = spawn_cli(*command, *(["--preserve"] if preserve else []), "--inline")
     run_id = read_run_id(proc)
 
@@ -99,7 +105,8 @@ def test_a_killed_worktree_agent_run_resumes_the_same_session_in_the_same_worktr
     # The same session, continued (not a new one), in the same worktree.
     assert second["session_id"] == first["session_id"] == session
     assert second["resumed"] is True
-    assert second["argv"][second["argv"].index("--resume") + 1] == session
+    resume_flag = "resume" if agent == "codex" else "--resume"
+    assert second["argv"][second["argv"].index(resume_flag) + 1] == session
     assert second["cwd"] == first["cwd"] == str(worktree)
     assert run["result"] == {"answer": "implemented", "session": session}
     # The killed attempt's tool was ended before the new attempt started: it is gone and

@@ -212,6 +212,11 @@ def test_an_agent_run_streams_its_transcript_and_resumes_from_the_run_page_after
         expect(page.get_by_test_id("step-diff")).to_contain_text("+done")
         expect(page.get_by_test_id("run-usage")).to_contain_text("tokens")
         expect(page.get_by_text("review.md")).to_be_visible()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download review.md").click()
+        saved = download.value.path()
+        assert saved is not None
+        assert Path(saved).read_bytes() == b"# Review\nfine\n"  # byte for byte
         expect(page.get_by_test_id("workspace-kept").first).to_contain_text("feat/ui-agent")
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "agent-run-resumed.png"), full_page=True)

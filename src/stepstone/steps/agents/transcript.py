@@ -6,7 +6,7 @@ step's logs on the ``agent`` stream (the UI and ``stepstone logs`` render them):
 =============  ==========================================================================
 ``type``       fields
 =============  ==========================================================================
-session        ``session_id``, ``agent``, ``model``, ``resumed`` (continuing a session)
+session        ``session_id``, ``model``: the session the agent works in
 message        ``text``: what the agent said
 thinking       ``text``: its reasoning, where the CLI shows it
 tool_call      ``id``, ``name``, ``input``: a tool the agent used (a command, an edit…)
