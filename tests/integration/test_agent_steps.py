@@ -107,8 +107,8 @@ async def test_an_agent_step_streams_its_transcript_and_returns_its_json_answer(
     stored = artifact_file(db, run["id"], diff["id"], artifacts_dir=home / "artifacts")
     assert stored.content_type == "text/x-diff"
     patch = stored.path.read_text()
-    assert "+++ b/notes/hello.txt\n" in patch
-    assert "+hi there\n" in patch
+    assert "+++ b/notes/hello.txt" in patch.splitlines()
+    assert "+hi there" in patch.splitlines()
 
 
 @pytest.mark.parametrize("agent", AGENTS)

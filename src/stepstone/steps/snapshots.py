@@ -59,7 +59,8 @@ def _scratch_index(index: str, folder: str) -> str:
 
 async def diff(cwd: str, before: str, after: str) -> str:
     """The patch from tree ``before`` to tree ``after`` (cut at ``MAX_DIFF_BYTES``)."""
-    text = await _git(cwd, "diff", "--no-color", "--no-ext-diff", before, after) or ""
+    text = await _git(cwd, "diff", "--no-color", "--no-ext-diff", before, after)
+    text = f"{text}\n" if text else ""
     if len(text) > MAX_DIFF_BYTES:
         text = text[:MAX_DIFF_BYTES] + f"\n… (the diff is longer than {MAX_DIFF_BYTES} bytes)\n"
     return text
