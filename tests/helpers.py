@@ -4,12 +4,14 @@ inline execution, and polling."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,16 +131,37 @@ FAKE_AGENTS = {agent: fake_agents.command(agent) for agent in fake_agents.AGENTS
 """The fake agent CLIs (``stepstone.fake_agents``) in place of the real ones."""
 
 
+def fake_agent_calls(home: Path) -> list[dict[str, Any]]:
+    """What the fake agents were run with (their argv, session, cwd…), in order; they keep
+    their state in ``$STEPSTONE_HOME/fake-agents``."""
+    log = home / "fake-agents" / "calls.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def fake_agent_environment() -> dict[str, str]:
+    """The settings (``STEPSTONE_<AGENT>_COMMAND``) that make a Stepstone process use the
+    fake agents."""
+    return {
+        f"STEPSTONE_{agent.upper()}_COMMAND": shlex.join(command)
+        for agent, command in FAKE_AGENTS.items()
+    }
+
+
 async def execute_inline(
-    db: Database, run_id: str, *, artifacts_dir: Path | None = None, **worker_options: float
+    db: Database,
+    run_id: str,
+    *,
+    artifacts_dir: Path | None = None,
+    agent_commands: Mapping[str, Sequence[str]] = FAKE_AGENTS,
+    **worker_options: float,
 ) -> Outcome | None:
     """Execute one queued run in this process, as `stepstone run --inline` does, with the
-    fake agents."""
+    fake agents unless ``agent_commands`` says otherwise."""
     worker = Worker(
         db,
         concurrency=1,
         artifacts_dir=artifacts_dir,
-        agent_commands=FAKE_AGENTS,
+        agent_commands=agent_commands,
         **worker_options,  # type: ignore[arg-type]
     )
     try:

@@ -10,6 +10,14 @@ import pytest
 
 from stepstone.store.database import Database
 from tests.e2e.server import Server, client_for
+from tests.helpers import fake_agent_environment
+
+
+@pytest.fixture
+def fake_agent_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Stepstone processes a test starts run the fake agents (``stepstone.fake_agents``)."""
+    for name, value in fake_agent_environment().items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

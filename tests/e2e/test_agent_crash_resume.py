@@ -5,19 +5,24 @@ ending what the killed attempt left running (SPEC 8, 3.7)."""
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import signal
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from stepstone.steps.processes import live_members
-from tests.e2e.test_inline_recovery import read_run_id
-from tests.helpers import Project, git, make_repository, run_cli, spawn_cli, wait_for
+from stepstone.store.leases import process_alive
+from tests.e2e.test_inline_recovery import read_run_id, show
+from tests.helpers import (
+    Project,
+    fake_agent_calls,
+    git,
+    make_repository,
+    run_cli,
+    spawn_cli,
+    wait_for,
+)
 
 AGENT_FLOW = """
 @workflow(id="implement", phases=["implement", "check"])
@@ -36,35 +41,9 @@ async def implement(ctx: Context) -> dict:
 """
 
 
-def calls(home: Path) -> list[dict[str, Any]]:
-    log = home / "fake-agents" / "calls.jsonl"
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-
-
 def work_logs(home: Path) -> list[Path]:
     """The logs of the tool processes the fake agent started for ``@work``."""
     return sorted((home / "fake-agents").glob("work-*.log"))
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return (
-        Path(f"/proc/{pid}/stat").exists() and b") Z" not in Path(f"/proc/{pid}/stat").read_bytes()
-    )
-
-
-def show(run_id: str) -> dict[str, Any]:
-    return json.loads(run_cli("show", run_id, "--json", check=True).stdout)
-
-
-@pytest.fixture(autouse=True)
-def fake_agents(monkeypatch: pytest.MonkeyPatch) -> None:
-    for agent in ("claude", "codex", "gemini"):
-        command = [sys.executable, "-m", "stepstone.fake_agents", agent]
-        monkeypatch.setenv(f"STEPSTONE_{agent.upper()}_COMMAND", shlex.join(command))
 
 
 @pytest.mark.parametrize(
@@ -72,7 +51,7 @@ def fake_agents(monkeypatch: pytest.MonkeyPatch) -> None:
     [("claude", False), ("claude", True), ("codex", False), ("gemini", False)],
 )
 def test_a_killed_worktree_agent_run_resumes_the_same_session_in_the_same_worktree(
-    make_project, home: Path, agent: str, preserve: bool
+    make_project, home: Path, fake_agent_commands: None, agent: str, preserve: bool
 ) -> None:
     project: Project = make_project(AGENT_FLOW)
     make_repository(project)
@@ -92,16 +71,16 @@ def test_a_killed_worktree_agent_run_resumes_the_same_session_in_the_same_worktr
     assert (killed["status"], killed["is_live"]) == ("running", False)
     worktree = Path(killed["working_dir"])
     assert worktree.is_dir()
-    assert pid_alive(tool_pid), "the killed attempt's tool outlives the command"
+    assert process_alive(tool_pid), "the killed attempt's tool outlives the command"
     session = next(s for s in killed["steps"] if s["key"] == "implement-agent")["session_id"]
-    assert session == calls(home)[0]["session_id"]  # recorded before the agent worked
+    assert session == fake_agent_calls(home)[0]["session_id"]  # recorded before the agent worked
 
     resumed = run_cli("resume", run_id, "--inline", timeout=120)
     assert resumed.returncode == 0, resumed.stderr
 
     run = show(run_id)
     assert run["status"] == "completed", run["error_message"]
-    first, second = calls(home)
+    first, second = fake_agent_calls(home)
     # The same session, continued (not a new one), in the same worktree.
     assert second["session_id"] == first["session_id"] == session
     assert second["resumed"] is True
@@ -111,7 +90,7 @@ def test_a_killed_worktree_agent_run_resumes_the_same_session_in_the_same_worktr
     assert run["result"] == {"answer": "implemented", "session": session}
     # The killed attempt's tool was ended before the new attempt started: it is gone and
     # wrote nothing after.
-    assert not pid_alive(tool_pid)
+    assert not process_alive(tool_pid)
     assert not live_members(tool_pid)
     last_tick = float(tool_log.read_text().splitlines()[-1].split()[2])
     assert last_tick < datetime.fromisoformat(second["time"].replace("Z", "+00:00")).timestamp()

@@ -4,14 +4,13 @@ restart it, and resume the run from the run page."""
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from stepstone import fake_agents
 from stepstone.api.app import WEB_UI_DIR
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
@@ -78,26 +77,36 @@ def browser_page() -> Iterator[object]:
         browser.close()
 
 
+def collect_console_errors(page: Any) -> list[str]:
+    """The page's console errors and uncaught exceptions, as they happen."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def sign_in(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/")
+
+
 def test_a_run_killed_with_the_server_is_resumed_from_the_run_page(
     browser_page: object, home: Path, db: Database, make_project
 ) -> None:
     from playwright.sync_api import Page, expect
 
     page: Page = browser_page  # type: ignore[assignment]
-    console_errors: list[str] = []
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    console_errors = collect_console_errors(page)
 
     project: Project = make_project(FLOWS)
     create_user(db, EMAIL, PASSWORD)
     (project.root / "hang").touch()
     server = Server(home).start()
     try:
-        page.goto(f"{server.url}/login")
-        page.get_by_label("Email").fill(EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{server.url}/")
+        sign_in(page, server)
 
         page.goto(f"{server.url}/projects/{project.id}/new")
         page.get_by_label("Workflow").select_option("three-steps")
@@ -159,26 +168,19 @@ def test_an_agent_run_streams_its_transcript_and_resumes_from_the_run_page_after
     home: Path,
     db: Database,
     make_project,
-    monkeypatch: pytest.MonkeyPatch,
+    fake_agent_commands: None,
 ) -> None:
     from playwright.sync_api import Page, expect
 
     page: Page = browser_page  # type: ignore[assignment]
-    console_errors: list[str] = []
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: console_errors.append(str(error)))
-    monkeypatch.setenv("STEPSTONE_CLAUDE_COMMAND", shlex.join(fake_agents.command("claude")))
+    console_errors = collect_console_errors(page)
 
     project: Project = make_project(AGENT_FLOWS)
     make_repository(project)
     create_user(db, EMAIL, PASSWORD)
     server = Server(home).start()
     try:
-        page.goto(f"{server.url}/login")
-        page.get_by_label("Email").fill(EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{server.url}/")
+        sign_in(page, server)
 
         page.goto(f"{server.url}/projects/{project.id}/new")
         page.get_by_label("Workflow").select_option("agent-run")

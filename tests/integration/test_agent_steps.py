@@ -13,7 +13,7 @@ import pytest
 from stepstone.services.artifacts import artifact_file, list_artifacts
 from stepstone.services.runs import get_run, resume_run, run_logs, start_run
 from stepstone.store.database import Database
-from tests.helpers import Project, execute_inline, make_repository
+from tests.helpers import Project, execute_inline, fake_agent_calls, make_repository
 
 AGENTS = ["claude", "codex", "gemini"]
 
@@ -39,12 +39,6 @@ async def two_agents(ctx: Context) -> list:
     second = await ctx.step.agent("second", prompt="@tokens 100 50\\n@answer two", agent="codex")
     return [first.text, second.text]
 """
-
-
-def calls(home: Path) -> list[dict[str, Any]]:
-    """What the fake agents were run with, in order."""
-    log = home / "fake-agents" / "calls.jsonl"
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
 def transcript(db: Database, run_id: str, step: str) -> list[dict[str, Any]]:
@@ -83,7 +77,7 @@ async def test_an_agent_step_streams_its_transcript_and_returns_its_json_answer(
     result = run["result"]
     assert result["data"] == {"approved": True}
     assert result["success"] is True
-    (call,) = calls(home)
+    (call,) = fake_agent_calls(home)
     assert call["agent"] == agent
     # The session the agent used is the one the journal holds.
     step = run["steps"][0]
@@ -130,7 +124,7 @@ async def test_a_re_executed_agent_step_continues_its_session(
     resume_run(db, run_id)
     run = await execute(db, run_id, home)
     assert run["status"] == "completed", run["error_message"]
-    first, second = calls(home)
+    first, second = fake_agent_calls(home)
     assert [first["resumed"], second["resumed"]] == [False, True]
     assert first["session_id"] == second["session_id"] == session
     assert run["steps"][0]["session_id"] == session
@@ -180,8 +174,8 @@ async def test_a_planning_session_is_continued_by_the_step_that_passes_it(
     )
     run = await execute(db, implementing["id"], home)
     assert run["status"] == "completed", run["error_message"]
-    assert calls(home)[-1]["session_id"] == plan_session
-    assert "--resume" in calls(home)[-1]["argv"]
+    assert fake_agent_calls(home)[-1]["session_id"] == plan_session
+    assert "--resume" in fake_agent_calls(home)[-1]["argv"]
     assert run["steps"][0]["session_id"] == plan_session
 
 
@@ -194,7 +188,7 @@ async def test_a_session_that_cannot_be_continued_starts_over_with_the_original_
     )["id"]
     run = await execute(db, run_id, home)
     assert run["status"] == "completed", run["error_message"]
-    failed_resume, fresh = calls(home)
+    failed_resume, fresh = fake_agent_calls(home)
     assert failed_resume["resumed"] is True
     assert fresh["resumed"] is False
     assert run["steps"][0]["session_id"] == fresh["session_id"]
@@ -215,14 +209,14 @@ async def test_the_budget_stops_the_next_agent_step_and_a_raised_budget_goes_on(
         "step 'second' failed: the run used 150 tokens of its budget of 100; raise the budget "
         "and resume the run to go on"
     )
-    assert len(calls(home)) == 1  # the second agent never started
+    assert len(fake_agent_calls(home)) == 1  # the second agent never started
 
     resumed = resume_run(db, run_id, budget_tokens=10_000)
     assert resumed["budget_tokens"] == 10_000
     run = await execute(db, run_id, home)
     assert run["status"] == "completed", run["error_message"]
     assert run["result"] == ["one", "two"]
-    assert len(calls(home)) == 2  # the first step was not run again
+    assert len(fake_agent_calls(home)) == 2  # the first step was not run again
     assert run["usage"]["input_tokens"] == 200
 
 
@@ -235,22 +229,12 @@ async def test_an_unknown_agent_or_a_missing_executable_fails_clearly(
     assert run["steps"] == []
 
     run_id = start_run(db, repo.id, "agent", args={"prompt": "hi", "agent": "claude"})["id"]
-    await execute_inline_with(db, run_id, {"claude": ["/nonexistent/claude"]})
+    await execute_inline(db, run_id, agent_commands={"claude": ["/nonexistent/claude"]})
     run = get_run(db, run_id)
     assert run["error_message"] == (
         "step 'implement' failed: claude is not installed (or not on PATH): "
         "/nonexistent/claude; set STEPSTONE_CLAUDE_COMMAND to its command"
     )
-
-
-async def execute_inline_with(db: Database, run_id: str, commands: dict[str, list[str]]) -> None:
-    from stepstone.worker.worker import Worker
-
-    worker = Worker(db, concurrency=1, agent_commands=commands)
-    try:
-        await worker.execute_inline(run_id)
-    finally:
-        worker.close()
 
 
 async def test_the_steps_diff_and_its_transcript_hold_no_secret(

@@ -51,6 +51,11 @@ class RunInfo:
         fields = {name: run[name] for name in cls.__dataclass_fields__ if name != "project_path"}
         return cls(project_path=project_path, **fields)
 
+    def inside(self, path: str | os.PathLike[str] | None) -> str:
+        """Where a step's ``path`` (``cwd``, a file) is: relative paths are inside the run's
+        working directory, not the worker's."""
+        return os.path.join(self.working_dir, path or "")
+
 
 class StepApi:
     """``ctx.step``: every call is one memoized step."""
@@ -95,8 +100,7 @@ class StepApi:
     ) -> CliResult:
         """A shell command in its own process group; output streams to the step's logs."""
         execution = self._execution
-        # A relative cwd is inside the run's working directory, not the worker's.
-        workdir = os.path.join(execution.run_info.working_dir, cwd or "")
+        workdir = execution.run_info.inside(cwd)
 
         if env:
             execution.add_secrets(secret_values(env))
@@ -145,7 +149,7 @@ class StepApi:
         ``push`` (optional ``branch``, ``remote``), ``pr`` (``title``, optional ``body``,
         ``base``, ``branch``, ``draft``; through ``gh``; the run shows its ``pr_url``)."""
         execution = self._execution
-        workdir = os.path.join(execution.run_info.working_dir, cwd or "")
+        workdir = execution.run_info.inside(cwd)
 
         async def action() -> GitResult:
             repo = git_steps.Git(workdir, execution.command_output_sink())
@@ -218,7 +222,7 @@ class StepApi:
         output = await self._execution.run_agent_step(
             step_id,
             call,
-            cwd=os.path.join(self._execution.run_info.working_dir, cwd or ""),
+            cwd=self._execution.run_info.inside(cwd),
             retries=retries,
             retry_backoff=retry_backoff,
             timeout=timeout,
@@ -245,7 +249,7 @@ class StepApi:
         run's working directory) as the run's downloadable artifact ``name``, a plain file
         name; saving the same name again replaces that artifact."""
         execution = self._execution
-        source = None if path is None else os.path.join(execution.run_info.working_dir, path)
+        source = None if path is None else execution.run_info.inside(path)
 
         async def action() -> ArtifactInfo:
             return await execution.save_artifact(

@@ -416,8 +416,11 @@ class RunExecution:
     async def check_budget(self) -> None:
         """BudgetExceeded when the run's steps used its token budget up."""
         run_id = self.run_info.id
-        used, budget = await self._journal.call(lambda j: j.tokens_used(run_id))
-        if budget is not None and used >= budget:
+        spent = await self._journal.call(lambda j: j.token_budget(run_id))
+        if spent is None:
+            return
+        used, budget = spent
+        if used >= budget:
             raise BudgetExceeded(
                 f"the run used {used} tokens of its budget of {budget}; raise the budget "
                 "and resume the run to go on"

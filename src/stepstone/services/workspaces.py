@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stepstone.errors import InvalidInput
+from stepstone.steps.git import worktree_branches
+from stepstone.steps.workspace import DIRTY_PROJECT
 
 RUN_MODES = ("stay", "branch", "worktree")
 WORKTREES_FOLDER = Path(".stepstone") / "worktrees"
@@ -61,13 +63,10 @@ def plan_workspace(
         raise InvalidInput("the branch to work on must differ from the base branch")
     checked_out = _checked_out_at(project_path, branch_name)
     if mode == "branch":
-        if checked_out is not None and Path(checked_out) != Path(project_path):
+        if checked_out is not None and checked_out != Path(project_path).resolve():
             raise InvalidInput(f"branch {branch_name!r} is checked out in {checked_out}")
         if _git(project_path, "status", "--porcelain", "--untracked-files=no"):
-            raise InvalidInput(
-                "the project has uncommitted changes, and branch mode switches its branch; "
-                "commit or stash them, or use worktree mode"
-            )
+            raise InvalidInput(DIRTY_PROJECT)
         return Workspace("branch", project_path, base, branch_name)
     if checked_out is not None:
         raise InvalidInput(f"branch {branch_name!r} is checked out in {checked_out} already")
@@ -84,13 +83,8 @@ def _git(cwd: str, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _checked_out_at(project_path: str, branch: str) -> str | None:
+def _checked_out_at(project_path: str, branch: str) -> Path | None:
     """The folder (the project or one of its worktrees) where ``branch`` is checked out."""
     listing = _git(project_path, "worktree", "list", "--porcelain") or ""
-    folder = None
-    for line in listing.splitlines():
-        if line.startswith("worktree "):
-            folder = line.removeprefix("worktree ")
-        elif line == f"branch refs/heads/{branch}":
-            return folder
-    return None
+    folders = [folder for folder, name in worktree_branches(listing).items() if name == branch]
+    return folders[0] if folders else None

@@ -262,11 +262,18 @@ async def _head_or_none(git: Git) -> str | None:
 
 async def _worktree_branch(git: Git, folder: Path) -> str | None:
     """The branch checked out in ``folder`` when it is a worktree of this repository."""
-    listing = await git.output("worktree", "list", "--porcelain")
+    return worktree_branches(await git.output("worktree", "list", "--porcelain")).get(folder)
+
+
+def worktree_branches(porcelain: str) -> dict[Path, str | None]:
+    """The folders of a repository's worktrees (the main one included) and the branch each
+    has checked out (None: detached), from ``git worktree list --porcelain``."""
+    branches: dict[Path, str | None] = {}
     current: Path | None = None
-    for line in listing.splitlines():
+    for line in porcelain.splitlines():
         if line.startswith("worktree "):
             current = _folder(line.removeprefix("worktree "))
-        elif line.startswith("branch ") and current == folder:
-            return line.removeprefix("branch refs/heads/")
-    return None
+            branches[current] = None
+        elif line.startswith("branch refs/heads/") and current is not None:
+            branches[current] = line.removeprefix("branch refs/heads/")
+    return branches

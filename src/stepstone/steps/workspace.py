@@ -23,6 +23,10 @@ SETUP_PHASE = "_system_setup"
 FINALIZE_PHASE = "_system_finalize"
 WORKSPACE_STEP = "workspace"
 EXCLUDED_FOLDER = "/.stepstone/worktrees/"
+DIRTY_PROJECT = (
+    "the project has uncommitted changes, and branch mode switches its branch; commit or "
+    "stash them, or use worktree mode"
+)
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,7 @@ async def set_up(spec: WorkspaceSpec, sink: LineSink) -> dict[str, Any]:
     if spec.mode == "branch":
         on_branch = await git.current_branch() == spec.branch_name
         if not on_branch and await _has_tracked_changes(git):
-            raise InvalidInput(
-                "the project has uncommitted changes, and branch mode switches its branch; "
-                "commit or stash them, or use worktree mode"
-            )
+            raise InvalidInput(DIRTY_PROJECT)
         await git_steps.branch(git, name=spec.branch_name, base=spec.base_branch)
     else:
         await _exclude_worktrees(git)

@@ -268,18 +268,22 @@ class Journal:
                 (dumps(total), now, record.id),
             )
 
-    def tokens_used(self, run_id: str) -> tuple[int, int | None]:
-        """``(tokens the run's steps used, the run's token budget)``."""
+    def token_budget(self, run_id: str) -> tuple[int, int] | None:
+        """``(tokens the run's steps used, its token budget)``; None for a run without a
+        budget (then the steps' usage is not read). Tokens are input (cached included) and
+        output."""
+        (budget,) = self._conn.execute(
+            "SELECT budget_tokens FROM workflow_runs WHERE id=?", (run_id,)
+        ).fetchone()
+        if budget is None:
+            return None
         used = 0
         for (usage,) in self._conn.execute(
             "SELECT usage FROM workflow_steps WHERE run_id=? AND usage IS NOT NULL", (run_id,)
         ):
             parsed = json.loads(usage)
             used += parsed["input_tokens"] + parsed["output_tokens"]
-        budget = self._conn.execute(
-            "SELECT budget_tokens FROM workflow_runs WHERE id=?", (run_id,)
-        ).fetchone()
-        return used, None if budget is None else budget[0]
+        return used, budget
 
     def set_pr_url(self, *, run_id: str, lease_token: str, url: str) -> None:
         with self._transaction(durable=True) as (cur, now):

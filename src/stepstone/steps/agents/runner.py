@@ -13,7 +13,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from stepstone.errors import AgentFailed, InvalidInput
@@ -120,9 +120,8 @@ async def run_agent(
     turn, exit_code = await _run_cli(adapter, invocation, host, command, cwd)
     if invocation.continuing and exit_code != 0 and not turn.said_anything:
         _note(host, f"session {session} could not be continued; starting a new one")
-        adapter = adapter_for(call.agent)
-        fresh = Invocation(call.prompt, None, False, call.permission_mode, call.model)
-        turn, exit_code = await _run_cli(adapter, fresh, host, command, cwd)
+        fresh = replace(invocation, prompt=call.prompt, session_id=None, continuing=False)
+        turn, exit_code = await _run_cli(adapter_for(call.agent), fresh, host, command, cwd)
     before = host.base_tree
     if before is not None and (after := await snapshots.snapshot(cwd)) not in (None, before):
         await host.save_diff(await snapshots.diff(cwd, before, str(after)))
@@ -149,7 +148,7 @@ async def _run_cli(
 ) -> tuple[AgentTurn, int]:
     """Run the agent's CLI once, its events going to the transcript as they come."""
     if not call.continuing and adapter.chooses_session_id:
-        call = Invocation(call.prompt, str(uuid.uuid4()), False, call.permission_mode, call.model)
+        call = replace(call, session_id=str(uuid.uuid4()))
     if call.session_id is not None and call.session_id != host.session_id:
         await host.record_session(call.session_id)  # before the agent does any work
     turn = AgentTurn(session_id=call.session_id)
