@@ -195,6 +195,23 @@ def run_statuses(server: ApiServer) -> dict[str, int]:
         return {str(status): int(count) for status, count in rows}
 
 
+def completed_noop_run(server: ApiServer, steps: int) -> tuple[str, int]:
+    """Start ``bench-noop`` with ``steps`` steps through the API and wait until the server's
+    worker has completed it; its ``GET /api/workflows/{id}`` path and the answer's size."""
+    with server.client() as client:
+        run_id = server.start_run(client, "bench-noop", {"steps": steps})
+        path = f"/api/workflows/{run_id}"
+
+        def completed() -> dict[str, Any] | None:
+            run: dict[str, Any] = client.get(path).json()
+            return run if run["status"] == "completed" else None
+
+        run = wait_until(completed, 120, f"the {steps}-step run to complete", interval=0.2)
+        if len(run["steps"]) != steps:
+            raise RuntimeError(f"the run has {len(run['steps'])} steps, expected {steps}")
+        return path, len(client.get(path).content)
+
+
 def measure_get_run(
     server: ApiServer,
     *,
@@ -210,18 +227,7 @@ def measure_get_run(
     it: ``serial_requests`` one at a time, then ``rounds`` closed-loop batches. Before that,
     the floor: ``floor_requests`` of ``GET /api/health``, from one client and from
     ``concurrency``."""
-    with server.client() as client:
-        run_id = server.start_run(client, "bench-noop", {"steps": steps})
-        path = f"/api/workflows/{run_id}"
-
-        def completed() -> dict[str, Any] | None:
-            run: dict[str, Any] = client.get(path).json()
-            return run if run["status"] == "completed" else None
-
-        run = wait_until(completed, 120, f"the {steps}-step run to complete", interval=0.2)
-        if len(run["steps"]) != steps:
-            raise RuntimeError(f"the run has {len(run['steps'])} steps, expected {steps}")
-        body_bytes = len(client.get(path).content)
+    path, body_bytes = completed_noop_run(server, steps)
     requests = [("GET", path)]
 
     async def measure() -> GetRunResults:

@@ -1,13 +1,14 @@
 """Turning one benchmark run into the markdown printed and written to RESULTS.md (the API
-part is rendered by ``api_report.py``)."""
+part is rendered by ``api_report.py``, the failed-login storm by ``login_storm.py``)."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
 
-from bench import api_report
+from bench import api_report, login_storm
 from bench.api_report import ApiResults
+from bench.login_storm import LoginStormResults
 from bench.resume import ResumeTiming
 from bench.timing import Sample
 
@@ -41,6 +42,7 @@ class Results:
     rounds: list[Round]
     resumes: dict[int, list[ResumeTiming]]
     api: ApiResults
+    login_storm: LoginStormResults
     seconds: float
 
 
@@ -73,7 +75,9 @@ def _summary(results: Results) -> list[str]:
             f"| resume past {completed:,} completed steps: execute → first new step "
             f"| {seconds:.3f} s | {target} | {verdict} |"
         )
-    return lines + api_report.summary_rows(results.api)
+    return (
+        lines + api_report.summary_rows(results.api) + login_storm.summary_rows(results.login_storm)
+    )
 
 
 def _rounds_table(results: Results) -> list[str]:
@@ -138,5 +142,6 @@ def render(results: Results) -> str:
         ],
         ["## Resume, round by round", "", *_resume_table(results), ""],
         *api_report.sections(results.api),
+        login_storm.section(results.login_storm),
     ]
     return "\n".join(line for section in sections for line in section)

@@ -11,6 +11,7 @@ from bench.api_report import ApiResults
 from bench.api_server import api_server
 from bench.engine_steps import measure_noop_step_ms
 from bench.journal_floor import measure_commit_floor
+from bench.login_storm import LoginStormResults, measure_login_storm
 from bench.machine import machine_facts
 from bench.report import Results, Round, render
 from bench.resume import ResumeTiming, measure_resume
@@ -132,6 +133,19 @@ def measure_api() -> ApiResults:
     )
 
 
+def measure_storm() -> LoginStormResults:
+    """Other users' GETs while failed logins storm a server of its own (``login_storm.py``:
+    clients, durations and login counts are its constants)."""
+    storm = measure_login_storm()
+    _progress(
+        f"GET run ({storm.steps} steps), {storm.clients} clients: p99 {storm.quiet.p99_ms:.1f} ms "
+        f"quiet, {storm.storm.p99_ms:.1f} ms during {len(storm.failed)} failed logins "
+        f"({storm.p99_ratio:.2f}x); the right password answered {storm.right.status} "
+        f"after {storm.right.seconds:.1f} s"
+    )
+    return storm
+
+
 def main() -> None:
     """Measure everything, print the report and write it to RESULTS.md."""
     started = time.perf_counter()
@@ -139,6 +153,7 @@ def main() -> None:
     rounds = measure_rounds()
     resumes = measure_resumes()
     api = measure_api()
+    storm = measure_storm()
     results = Results(
         facts=facts,
         commits=FLOOR_COMMITS,
@@ -146,6 +161,7 @@ def main() -> None:
         rounds=rounds,
         resumes=resumes,
         api=api,
+        login_storm=storm,
         seconds=time.perf_counter() - started,
     )
     report = render(results)

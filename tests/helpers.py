@@ -81,7 +81,11 @@ def make_repository(project: Project) -> None:
 
 
 def run_cli(
-    *args: str, check: bool = False, timeout: float = 60
+    *args: str,
+    check: bool = False,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    input: str | None = None,  # subprocess.run's own name for it
 ) -> subprocess.CompletedProcess[str]:
     """The real ``stepstone`` command in a child process (the environment carries the home)."""
     result = subprocess.run(
@@ -89,7 +93,8 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        input=input,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"stepstone {' '.join(args)} failed:\n{result.stderr}")

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     token_expiry_seconds: float = Field(default=12 * 3600, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=4101, ge=0, le=65535)
+    # The host names the server answers for (comma-separated; "*" for any): a request
+    # naming another is refused. The name given to --host is added.
+    allowed_hosts: str = "localhost,127.0.0.1,::1"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # How long a user's rights (deleted? disabled?) are remembered between database reads.
+    auth_cache_seconds: float = Field(default=2.0, ge=0)
     # The command line that starts each coding agent (split like a shell would): the
     # executable's name or path, optionally with arguments put before the step's own.
     claude_command: str = "claude"
@@ -34,6 +40,12 @@ class Settings(BaseSettings):
             "codex": shlex.split(self.codex_command),
             "gemini": shlex.split(self.gemini_command),
         }
+
+    def allowed_host_names(self) -> list[str]:
+        names = [name.strip() for name in self.allowed_hosts.split(",") if name.strip()]
+        if self.host not in ("0.0.0.0", "::", ""):
+            names.append(self.host)
+        return names
 
     @property
     def artifacts_dir(self) -> Path:

@@ -27,19 +27,34 @@ def free_port() -> int:
 class Server:
     """One server process on ``home``; ``kill()`` is a real SIGKILL."""
 
-    def __init__(self, home: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        port: int | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        umask: int = -1,
+    ) -> None:
         self.home = home
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.env = env or {}
+        self.umask = umask
 
     def start(self) -> Server:
-        env = {**os.environ, "STEPSTONE_HOME": str(self.home), "STEPSTONE_POLL_SECONDS": "0.05"}
+        env = {
+            **os.environ,
+            "STEPSTONE_HOME": str(self.home),
+            "STEPSTONE_POLL_SECONDS": "0.05",
+            **self.env,
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "stepstone", "serve", "--port", str(self.port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            umask=self.umask,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -71,10 +86,15 @@ class Server:
             self.process.stderr.close()
 
 
-def client_for(server: Server, db: Database, email: str = "dev@example.com") -> httpx.Client:
-    """An HTTP client logged in as a (new) user."""
-    password = "correct-horse-battery"
-    create_user(db, email, password)
+PASSWORD = "correct-horse-battery"
+
+
+def client_for(
+    server: Server, db: Database, email: str = "dev@example.com", *, admin: bool = False
+) -> httpx.Client:
+    """An HTTP client logged in as a (new) user; the first user is an admin."""
+    password = PASSWORD
+    create_user(db, email, password, admin=admin)
     client = httpx.Client(base_url=server.url, timeout=30)
     answer = client.post("/api/auth/login", json={"email": email, "password": password})
     answer.raise_for_status()

@@ -172,19 +172,52 @@ def test_projects_are_listed_and_a_second_registration_is_refused(make_project) 
     assert_one_line_error(run_cli("project", "add", "/no/such/dir"), "is not a directory")
 
 
-def test_users_are_created_with_a_hashed_password(make_project, db) -> None:
-    created = run_cli("user", "create", "--email", "dev@example.com", "--password", "s3cret-pass")
+def test_users_are_created_with_a_hashed_password_never_given_as_an_argument(db) -> None:
+    with_password = {"STEPSTONE_PASSWORD": "s3cret-pass"}
+    created = run_cli("user", "create", "--email", "dev@example.com", env=with_password)
     assert created.returncode == 0, created.stderr
+    assert "created admin dev@example.com" in created.stdout, "the first user is an admin"
     from stepstone.store.projects import get_user_by_email_txn
 
     with db.transaction() as conn:
         user = get_user_by_email_txn(conn, "dev@example.com")
     assert user is not None
     assert user["password_hash"].startswith("$argon2")
+    assert "s3cret-pass" not in user["password_hash"]
     assert_one_line_error(
-        run_cli("user", "create", "--email", "dev@example.com", "--password", "another-pass"),
+        run_cli("user", "create", "--email", "dev@example.com", env=with_password),
         "exists already",
     )
+    refused = run_cli("user", "create", "--email", "x@example.com", "--password", "s3cret-pass")
+    assert refused.returncode != 0, "no --password option"
+    assert_one_line_error(
+        run_cli("user", "create", "--email", "x@example.com", input="s3cret-pass\n"),
+        "STEPSTONE_PASSWORD",
+    )
+
+
+def test_users_are_listed_with_their_roles_disabled_enabled_and_deleted(db) -> None:
+    env = {"STEPSTONE_PASSWORD": "s3cret-pass"}
+    run_cli("user", "create", "--email", "first@example.com", env=env, check=True)
+    member = run_cli("user", "create", "--email", "second@example.com", env=env, check=True)
+    assert "created member" in member.stdout
+    admin = run_cli(
+        "user", "create", "--email", "third@example.com", "--admin", env=env, check=True
+    )
+    assert "created admin" in admin.stdout
+    run_cli("user", "disable", "second@example.com", check=True)
+    listed = json.loads(run_cli("user", "list", "--json", check=True).stdout)
+    assert [(u["email"], u["is_admin"], u["disabled"]) for u in listed] == [
+        ("first@example.com", True, False),
+        ("second@example.com", False, True),
+        ("third@example.com", True, False),
+    ]
+    assert "disabled" in run_cli("user", "list", check=True).stdout
+    run_cli("user", "enable", "second@example.com", check=True)
+    run_cli("user", "delete", listed[1]["id"], check=True)  # by id works too
+    emails = [u["email"] for u in json.loads(run_cli("user", "list", "--json").stdout)]
+    assert emails == ["first@example.com", "third@example.com"]
+    assert_one_line_error(run_cli("user", "delete", "nobody@example.com"), "no user")
 
 
 def test_follow_shows_each_step_as_it_completes(make_project) -> None:

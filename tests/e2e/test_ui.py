@@ -3,22 +3,15 @@ restart it, and resume the run from the run page."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
+import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from stepstone.api.app import WEB_UI_DIR
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
 from tests.e2e.server import Server
 from tests.helpers import Project, make_repository, wait_for, wait_for_file
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 EMAIL, PASSWORD = "ui@example.com", "correct-horse-battery"
 
@@ -38,43 +31,6 @@ async def three_steps(ctx: Context) -> dict:
         await ctx.step.run("three", slow_three)
     return {"done": True}
 """
-
-
-def _requirements_missing() -> str | None:
-    if not (WEB_UI_DIR / "index.html").is_file():
-        return "the UI is not built (make web)"
-    if not Path(CHROMIUM).exists():
-        return "Chromium is not installed (apt-get install chromium)"
-    return None
-
-
-@pytest.fixture
-def browser_page() -> Iterator[object]:
-    missing = _requirements_missing()
-    if missing:
-        if os.environ.get("CI") and (ROOT / "web" / "package.json").is_file():
-            pytest.fail(f"the UI test must run in CI: {missing}")
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
 
 
 def collect_console_errors(page: Any) -> list[str]:
@@ -144,6 +100,78 @@ def test_a_run_killed_with_the_server_is_resumed_from_the_run_page(
         assert page.evaluate("window.__sameDocument === true"), "the page was not reloaded"
         assert console_errors == [], console_errors
         assert (project.count("one"), project.count("two"), project.count("three")) == (1, 1, 1)
+    finally:
+        server.stop()
+
+
+def test_a_live_run_ticks_and_blocks_resume_and_its_step_shows_interrupted_after_a_kill(
+    browser_page: object, home: Path, db: Database, make_project
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    console_errors = collect_console_errors(page)
+
+    project: Project = make_project(FLOWS)
+    create_user(db, EMAIL, PASSWORD)
+    (project.root / "hang").touch()
+    server = Server(home).start()
+    try:
+        sign_in(page, server)
+        page.goto(f"{server.url}/projects/{project.id}/new")
+        page.get_by_label("Workflow").select_option("three-steps")
+        page.get_by_role("button", name="Start run").click()
+        page.wait_for_url("**/runs/*")
+        run_url = page.url
+        wait_for_file(project.root / "three-started")
+        three = page.get_by_test_id("step-work-three")
+        expect(three.get_by_label("running")).to_have_class(re.compile(r"\bspin\b"))
+
+        # Live: the times tick, and Resume is offered disabled, saying why.
+        duration = page.get_by_test_id("run-duration")
+        step_duration = three.get_by_title("duration")
+        before = (duration.inner_text(), step_duration.inner_text())
+        page.wait_for_timeout(2_000)
+        after = (duration.inner_text(), step_duration.inner_text())
+        assert after[0] != before[0], f"the run's Duration stood still at {before[0]}"
+        assert after[1] != before[1], f"the step's duration stood still at {before[1]}"
+        page.get_by_role("button", name="Actions").click()
+        resume = page.get_by_test_id("resume-action")
+        expect(resume).to_be_disabled()
+        expect(resume).to_have_text("Resume — the run is running now")
+        expect(resume.get_by_text("the run is running now")).to_be_visible()
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "run-live-resume-disabled.png"), full_page=True)
+        page.keyboard.press("Escape")
+        live_errors = list(console_errors)
+
+        server.kill()
+        (project.root / "hang").unlink()
+        server = Server(home, port=server.port).start()
+
+        page.goto(run_url)
+        console_errors.clear()
+        expect(page.get_by_test_id("interrupted-badge")).to_be_visible()
+        # Interrupted: the running step is still and says so; the run's times stand still.
+        expect(three).to_contain_text("interrupted")
+        expect(three.get_by_label("interrupted")).to_be_visible()
+        expect(three.get_by_label("running")).to_have_count(0)
+        expect(three.locator(".spin")).to_have_count(0)
+        expect(three.get_by_title("duration")).to_have_count(0)
+        expect(duration).to_contain_text("(interrupted)")
+        still = duration.inner_text()
+        page.wait_for_timeout(1_500)
+        assert duration.inner_text() == still
+        page.get_by_role("button", name="Actions").click()
+        resume = page.get_by_role("menuitem", name="Resume", exact=True)
+        expect(resume).to_be_enabled()
+        expect(page.get_by_text("the run is running now")).to_have_count(0)
+        page.screenshot(path=str(SCREENSHOTS / "run-step-interrupted.png"), full_page=True)
+
+        resume.click()
+        expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=30_000)
+        expect(three).to_contain_text("completed")
+        assert live_errors + console_errors == [], live_errors + console_errors
     finally:
         server.stop()
 

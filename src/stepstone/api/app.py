@@ -15,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
 from stepstone.api import ws
-from stepstone.api.auth import TokenIssuer, load_or_create_secret
+from stepstone.api.auth import TokenAuth, TokenIssuer, load_or_create_secret
 from stepstone.api.errors import install_error_handlers
+from stepstone.api.guards import RequestGuards
+from stepstone.api.login_throttle import LoginThrottle
 from stepstone.api.routes import auth, projects, runs
 from stepstone.api.run_cache import RunCache
 from stepstone.api.schemas import error_responses
@@ -106,7 +108,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         description="Durable workflows for developers.",
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package below: no assets from elsewhere
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         responses=error_responses(400, 401),
@@ -117,9 +119,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.run_cache = RunCache()
     app.state.wake = lambda: None
     app.state.observe_run = lambda run: None
-    app.state.tokens = TokenIssuer(
-        load_or_create_secret(settings.home), settings.token_expiry_seconds
-    )
+    issuer = TokenIssuer(load_or_create_secret(settings.home), settings.token_expiry_seconds)
+    app.state.auth = TokenAuth(database, issuer, cache_seconds=settings.auth_cache_seconds)
+    app.state.login_throttle = LoginThrottle()
     api = APIRouter(prefix="/api")
     for module in (auth, projects, runs):
         api.include_router(module.router)
@@ -127,6 +129,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(ws.router)
     install_error_handlers(app)
     _complete_the_document(app)
+    app.add_middleware(
+        RequestGuards,
+        allowed_hosts=settings.allowed_host_names(),
+        max_body_bytes=settings.max_body_bytes,
+    )
 
     _serve_web_ui(app)
     return app
@@ -142,6 +149,7 @@ def _serve_web_ui(app: FastAPI, directory: Path = WEB_UI_DIR) -> None:
     if not index.is_file():
 
         @app.get("/", include_in_schema=False)
+        @app.get("/api/docs", include_in_schema=False)
         def no_ui() -> dict[str, Any]:
             return {
                 "name": "stepstone",
@@ -151,6 +159,11 @@ def _serve_web_ui(app: FastAPI, directory: Path = WEB_UI_DIR) -> None:
             }
 
         return
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> FileResponse:
+        return FileResponse(directory / "api-docs" / "index.html")
+
     app.mount("/assets", StaticFiles(directory=directory / "assets"), name="assets")
 
     @app.get("/{path:path}", include_in_schema=False)

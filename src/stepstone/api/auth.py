@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from stepstone.errors import Unauthorized
+from stepstone.errors import Forbidden, Unauthorized
+from stepstone.services.users import Access, access_of
+from stepstone.store.database import Database
+from stepstone.store.private_files import private_folder
 from stepstone.store.records import User
 
 SECRET_FILE = "jwt-secret"
@@ -25,8 +30,7 @@ MIN_SECRET_LENGTH = 32
 def load_or_create_secret(home: Path) -> str:
     """The signing secret; generated on first start (written whole, then renamed into
     place, so a crash never leaves half a secret), readable by the owner only."""
-    path = home / SECRET_FILE
-    home.mkdir(parents=True, exist_ok=True)
+    path = private_folder(home) / SECRET_FILE
     if path.is_file():
         secret = path.read_text().strip()
         if len(secret) >= MIN_SECRET_LENGTH:
@@ -50,35 +54,75 @@ def load_or_create_secret(home: Path) -> str:
     return secret
 
 
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    token_version: int
+
+
 class TokenIssuer:
     def __init__(self, secret: str, expiry_seconds: float) -> None:
         self._secret = secret
         self._expiry_seconds = expiry_seconds
 
-    def issue(self, user: User) -> str:
+    def issue(self, access: Access) -> str:
         now = int(time.time())
-        claims = {"sub": user["id"], "email": user["email"], "iat": now}
-        claims["exp"] = now + int(self._expiry_seconds)
+        claims = {
+            "sub": access.user["id"],
+            "email": access.user["email"],
+            "ver": access.token_version,
+            "iat": now,
+            "exp": now + int(self._expiry_seconds),
+        }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def user(self, token: str) -> User:
-        """``{id, email}`` of the user a valid token names; Unauthorized for anything else."""
-        claims = self._claims(token)
-        return {"id": str(claims["sub"]), "email": str(claims.get("email", ""))}
-
-    def user_id(self, token: str) -> str:
-        return str(self.user(token)["id"])
-
-    def _claims(self, token: str) -> dict[str, Any]:
+    def claims(self, token: str) -> TokenClaims:
+        """What a valid token says; Unauthorized for anything else."""
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
             )
+            return TokenClaims(str(claims["sub"]), int(claims.get("ver", 0)))
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the token has expired; log in again") from exc
-        except jwt.InvalidTokenError as exc:
+        except (jwt.InvalidTokenError, TypeError, ValueError) as exc:
             raise Unauthorized("the token is not valid") from exc
-        return dict(claims)
+
+
+class TokenAuth:
+    """Turns tokens into users. A token stops working when its user is deleted or disabled
+    or their password changes (their token version moves on). What each user may do is
+    kept in memory for ``cache_seconds``, so a request costs no database read; a change
+    made by another process (``stepstone user delete``) applies within that time."""
+
+    def __init__(self, db: Database, issuer: TokenIssuer, *, cache_seconds: float) -> None:
+        self._db = db
+        self.issuer = issuer
+        self._cache_seconds = cache_seconds
+        self._access: dict[str, tuple[float, Access | None]] = {}
+
+    async def user(self, token: str) -> User:
+        claims = self.issuer.claims(token)
+        access = await self._access_of(claims.user_id)
+        if access is None or access.token_version != claims.token_version:
+            raise Unauthorized(
+                "this token no longer works (its user was deleted or disabled, or their"
+                " password changed); log in again"
+            )
+        return access.user
+
+    def forget(self, user_id: str) -> None:
+        """Read the user ``user_id`` afresh on their next request."""
+        self._access.pop(user_id, None)
+
+    async def _access_of(self, user_id: str) -> Access | None:
+        now = time.monotonic()
+        cached = self._access.get(user_id)
+        if cached is not None and now - cached[0] < self._cache_seconds:
+            return cached[1]
+        access = await run_in_threadpool(access_of, self._db, user_id)
+        self._access[user_id] = (now, access)
+        return access
 
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
@@ -88,12 +132,23 @@ async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The authenticated user of this request, as the signed token names them (no database
-    read: this runs on every request; tokens expire)."""
+    """The authenticated user of this request."""
     if credentials is None:
         raise Unauthorized("send Authorization: Bearer <token> (from POST /api/auth/login)")
-    issuer: TokenIssuer = request.app.state.tokens
-    return issuer.user(credentials.credentials)
+    auth: TokenAuth = request.app.state.auth
+    return await auth.user(credentials.credentials)
+
+
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    if not user["is_admin"]:
+        raise Forbidden("only admins can register, rename or delete projects")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def runs_visible_to(user: User) -> str | None:
+    """The owner whose runs ``user`` sees: their own, or everyone's (None) for an admin."""
+    return None if user["is_admin"] else user["id"]

@@ -23,7 +23,13 @@ STATUS_BY_CODE = {
     "conflict": 409,
     "step_failed": 400,
 }
-HTTP_CODE_NAMES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+HTTP_CODE_NAMES = {
+    400: "invalid_input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    413: "too_large",
+}
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -49,6 +55,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         code = HTTP_CODE_NAMES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(_request: Request, exc: RecursionError) -> JSONResponse:
+        # Input nested deeper than anything walking it can follow. Bodies are refused past
+        # schemas.MAX_BODY_DEPTH before that can happen; this is the net under that rule,
+        # logged in full in case the recursion is the server's own.
+        log.warning("input nested too deeply to process", exc_info=exc)
+        return error_response(400, "invalid_input", "the input is nested too deeply to process")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -9,32 +9,49 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stepstone.store.records import RunSummary, User
 
+MAX_BODY_DEPTH = 32
+"""How deeply a request body may nest (the body itself is level 1): far more than any request
+needs, far less than what exhausts a recursive walk of it (Python's limit is 1000 frames)."""
 
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
+
+def _body_problem(body: Any) -> str | None:
+    """Why the parsed body cannot be taken, or None: objects and arrays nested deeper than
+    ``MAX_BODY_DEPTH``, or text that is not valid Unicode (JSON allows lone surrogates; the
+    database cannot store them). It walks with a stack of its own, so no depth breaks it."""
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not _is_valid_unicode(value):
+                return "text must be valid Unicode (no lone surrogates)"
+        elif isinstance(value, dict | list):
+            if depth > MAX_BODY_DEPTH:
+                return f"the body is nested more than {MAX_BODY_DEPTH} levels deep"
+            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _is_valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
+    return True
 
 
 class RequestBody(BaseModel):
-    """A request body: unknown fields are refused, and so is text that is not valid
-    Unicode (JSON allows lone surrogates; the database cannot store them)."""
+    """A request body: unknown fields are refused, and so are bodies nested deeper than
+    ``MAX_BODY_DEPTH`` and text that is not valid Unicode."""
 
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
-    def _storable_text(cls, data: Any) -> Any:
-        if _has_lone_surrogate(data):
-            raise ValueError("text must be valid Unicode (no lone surrogates)")
+    def _acceptable_json(cls, data: Any) -> Any:
+        problem = _body_problem(data)
+        if problem is not None:
+            raise ValueError(problem)
         return data
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from stepstone.api.auth import TokenAuth, runs_visible_to
 from stepstone.errors import StepstoneError, Unauthorized
 from stepstone.live.bus import EventBus, Subscription
 from stepstone.services.runs import get_run
@@ -25,18 +26,25 @@ TRY_AGAIN_LATER = 1013
 async def live_updates(websocket: WebSocket, token: str = "") -> None:
     """Subscribe with ``{"type": "subscribe", "channels": ["project:ID", "run:ID"]}``."""
     state = websocket.app.state
+    auth: TokenAuth = state.auth
     try:
-        user_id = state.tokens.user_id(token)
+        user = await auth.user(token)
     except Unauthorized:
         await websocket.close(code=POLICY_VIOLATION, reason="a valid token is required")
         return
     await websocket.accept()
     bus: EventBus = state.bus
-    subscription = bus.subscribe(user_id)
-    sender = asyncio.create_task(_send_messages(websocket, subscription))
+    subscription = bus.subscribe(runs_visible_to(user))
+    sender = asyncio.create_task(_send_messages(websocket, subscription, auth, token))
     try:
         while True:
-            reply = await _handle(await websocket.receive_text(), subscription, state.db, user_id)
+            text = await websocket.receive_text()
+            try:
+                user = await auth.user(token)
+            except Unauthorized as exc:
+                await websocket.close(code=POLICY_VIOLATION, reason=exc.message)
+                return
+            reply = await _handle(text, subscription, state.db, runs_visible_to(user))
             await websocket.send_json(reply)
     except WebSocketDisconnect:
         pass
@@ -47,9 +55,16 @@ async def live_updates(websocket: WebSocket, token: str = "") -> None:
             await sender
 
 
-async def _send_messages(websocket: WebSocket, subscription: Subscription) -> None:
+async def _send_messages(
+    websocket: WebSocket, subscription: Subscription, auth: TokenAuth, token: str
+) -> None:
     while websocket.application_state == WebSocketState.CONNECTED:
         message = await subscription.queue.get()
+        try:
+            await auth.user(token)  # a deleted or disabled user hears nothing more
+        except Unauthorized as exc:
+            await websocket.close(code=POLICY_VIOLATION, reason=exc.message)
+            return
         if subscription.overflowed:
             # Messages were dropped: the client must reconnect and refetch.
             await websocket.close(code=TRY_AGAIN_LATER, reason="fell behind; reconnect")
@@ -57,7 +72,9 @@ async def _send_messages(websocket: WebSocket, subscription: Subscription) -> No
         await websocket.send_json(message)
 
 
-async def _handle(text: str, subscription: Subscription, db: Any, user_id: str) -> dict[str, Any]:
+async def _handle(
+    text: str, subscription: Subscription, db: Any, user_id: str | None
+) -> dict[str, Any]:
     try:
         request = json.loads(text)
         kind, channels = request["type"], request["channels"]

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from stepstone.cli import processes, projects, runs
+from stepstone.cli import processes, projects, runs, users
 from stepstone.cli.common import err_console
 from stepstone.errors import StepstoneError
 
@@ -23,7 +23,14 @@ project_app = typer.Typer(help="Register and list projects.", no_args_is_help=Tr
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
 
-user_app.command("create")(projects.user_create)
+for user_command in (
+    users.user_create,
+    users.user_list,
+    users.user_disable,
+    users.user_enable,
+    users.user_delete,
+):
+    user_app.command(user_command.__name__.removeprefix("user_"))(user_command)
 project_app.command("add")(projects.project_add)
 project_app.command("list")(projects.project_list)
 app.command("workflows")(projects.workflows)

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from stepstone.settings import Settings
 from stepstone.store.database import Database
+from stepstone.store.private_files import private_folder
 from stepstone.worker.worker import Worker
 
 console = Console()
@@ -29,7 +30,9 @@ def settings() -> Settings:
 
 @contextlib.contextmanager
 def database() -> Iterator[Database]:
-    db = Database.open(settings().resolved_database_url())
+    configured = settings()
+    private_folder(configured.home)
+    db = Database.open(configured.resolved_database_url())
     try:
         yield db
     finally:

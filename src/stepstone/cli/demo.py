@@ -95,8 +95,10 @@ def _ensure_sample_folder(folder: Path) -> list[str]:
 def _copy_sample(target: Path) -> None:
     # copyfile, not copy2: the copy is the user's to edit even if the package is read-only.
     shutil.copytree(SAMPLE_PROJECT, target, ignore=_NOT_COPIED, copy_function=shutil.copyfile)
-    for directory, _, _ in os.walk(target):
+    for directory, _, files in os.walk(target):
         private_folder(Path(directory))
+        for name in files:
+            Path(directory, name).chmod(0o600)
 
 
 def _make_repository(folder: Path) -> None:
@@ -122,8 +124,15 @@ def _git(folder: Path, *args: str) -> None:
     # GIT_DIR and friends (set when the demo starts from a git hook) would aim at another
     # repository, and GIT_AUTHOR_* would override the sample's identity.
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    # The sample lives in the private home: what git writes there is private too.
     done = subprocess.run(
-        ["git", *args], cwd=folder, env=env, capture_output=True, text=True, check=False
+        ["git", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        umask=0o077,
     )
     if done.returncode != 0:
         detail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]

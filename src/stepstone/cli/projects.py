@@ -1,4 +1,4 @@
-"""``stepstone user``, ``project`` and ``workflows``."""
+"""``stepstone project`` and ``workflows``."""
 
 from __future__ import annotations
 
@@ -9,18 +9,7 @@ import typer
 
 from stepstone.cli.common import JsonOption, console, database, print_json
 from stepstone.services import projects as project_services
-from stepstone.services.users import create_user
 from stepstone.store.records import DefinitionList
-
-
-def user_create(
-    email: Annotated[str, typer.Option(help="The user's email (their login).")],
-    password: Annotated[str, typer.Option(help="At least 8 characters.")],
-) -> None:
-    """Create a user."""
-    with database() as db:
-        user = create_user(db, email, password)
-    console.print(f"created user {user['email']} ({user['id']})")
 
 
 def project_add(

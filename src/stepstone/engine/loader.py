@@ -64,12 +64,18 @@ def _with_source(definition: WorkflowDefinition, path: Path) -> WorkflowDefiniti
 
 def files_signature(project_path: Path) -> str:
     """A digest of the definition files' names, sizes and modification times: it changes
-    whenever a file is added, removed or edited."""
+    whenever a file is added, removed or edited. A name that cannot be read (a link to
+    nothing, a loop of links) counts by its name: importing it reports the error."""
     root = project_path / WORKFLOWS_DIR
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")) if root.is_dir() else []:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            seen = type(exc).__name__
+        else:
+            seen = f"{stat.st_size}:{stat.st_mtime_ns}"
+        digest.update(f"{path.relative_to(root)}:{seen}\n".encode())
     return digest.hexdigest()
 
 

@@ -42,7 +42,7 @@ def state_dir() -> Path:
     else:
         home = os.environ.get("STEPSTONE_HOME")
         folder = (Path(home) if home else Path.home() / ".stepstone") / "fake-agents"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds prompts: private
     return folder
 
 
@@ -137,7 +137,7 @@ def log_call(
         "time": now_iso(),
     }
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
-    descriptor = os.open(state / "calls.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    descriptor = os.open(state / "calls.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(descriptor, line)
     finally:

@@ -12,9 +12,9 @@ QUEUE_LIMIT = 10_000
 
 @dataclass(eq=False)
 class Subscription:
-    """One listener (a WebSocket) of user ``user_id``: the channels it follows and its
-    message queue. A listener that falls ``QUEUE_LIMIT`` messages behind is marked
-    ``overflowed`` and should reconnect and refetch."""
+    """One listener (a WebSocket) of user ``user_id`` (None: one that sees every run): the
+    channels it follows and its message queue. A listener that falls ``QUEUE_LIMIT``
+    messages behind is marked ``overflowed`` and should reconnect and refetch."""
 
     user_id: str | None = None
     channels: set[str] = field(default_factory=set)
@@ -38,10 +38,11 @@ class EventBus:
         self._subscriptions.discard(subscription)
 
     def publish(self, message: Outgoing) -> None:
-        """Deliver to subscriptions on the message's channels; a message about a run of a
-        user reaches only that user's subscriptions (and those of no user: admins, tests)."""
+        """Deliver to subscriptions on the message's channels; a message about a run reaches
+        the subscriptions of the run's user and those that see every run (``user_id`` None:
+        admins), never another user's (SPEC 9: runs of no user are for admins only)."""
         for subscription in self._subscriptions:
-            if message.user_id is not None and subscription.user_id not in (None, message.user_id):
+            if subscription.user_id is not None and subscription.user_id != message.user_id:
                 continue
             channel = next((c for c in message.channels if c in subscription.channels), None)
             if channel is None:

@@ -64,7 +64,7 @@ class LiveMessage(TypedDict):
 @dataclass(frozen=True)
 class Outgoing:
     """A message to publish: on the first of ``channels`` a listener follows, and only to
-    listeners of ``user_id`` (the run's user; None: anyone's)."""
+    listeners of ``user_id`` (the run's user; None: a run of no user, for admins)."""
 
     channels: list[str]
     type: MessageType

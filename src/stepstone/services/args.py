@@ -12,6 +12,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from stepstone.errors import InvalidInput
 from stepstone.services.projects import list_definitions
 from stepstone.store.database import Database
+from stepstone.store.journal import dumps
 
 
 def args_from_command_line(
@@ -56,9 +57,17 @@ def parse_arg_pairs(pairs: Iterable[str], schema: dict[str, Any] | None) -> dict
 
 
 def validate_args(args: Any, schema: dict[str, Any] | None) -> None:
-    """Refuse args that break the schema, naming the first offending field."""
+    """Refuse args that the journal cannot store as JSON (NaN and Infinity are no JSON
+    numbers, though Python's parser takes them) or that break the schema, naming the first
+    offending field."""
     if not isinstance(args, dict):
         raise InvalidInput("args must be a JSON object")
+    try:
+        dumps(args)
+    except ValueError as exc:
+        raise InvalidInput("args must be JSON: NaN and Infinity are not JSON numbers") from exc
+    except RecursionError as exc:
+        raise InvalidInput("args are nested too deeply") from exc
     if schema is None:
         return
     try:

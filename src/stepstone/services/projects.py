@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +12,7 @@ from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from stepstone.engine.loader import discover, files_signature
-from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound
+from stepstone.errors import Conflict, InvalidInput, NotFound
 from stepstone.steps.artifact import remove_run_folder
 from stepstone.store import projects as store
 from stepstone.store import runs as run_store
@@ -25,8 +26,8 @@ def add_project(
     db: Database, path: str | Path, *, name: str | None = None, user_id: str | None = None
 ) -> Project:
     """Register a directory as a project and discover its workflows."""
-    directory = usable_path(path).resolve()
-    if not directory.is_dir():
+    directory = resolved_path(path)
+    if path_kind(directory) != "directory":
         raise InvalidInput(f"{path} is not a directory")
     project_name = name or directory.name
     with db.transaction() as conn:
@@ -46,15 +47,35 @@ def add_project(
     return project_record(project)
 
 
-def usable_path(text: str | Path) -> Path:
-    """``text`` as a path with ``~`` expanded, or InvalidInput for text no file system
-    accepts."""
+def resolved_path(text: str | Path, *, base: Path | None = None) -> Path:
+    """``text`` as an absolute path: ``~`` expanded, taken from ``base`` when relative, its
+    symbolic links followed; it need not exist. InvalidInput for text no file system call
+    takes: a NUL, the ``~name`` of a user this machine does not know, a loop of links."""
     if "\0" in str(text):
         raise InvalidInput("a path cannot contain a NUL character")
     try:
-        return Path(text).expanduser()
+        path = Path(text).expanduser()
     except RuntimeError as exc:  # ~name of a user this machine does not know
         raise InvalidInput(f"{text}: {exc}") from exc
+    try:
+        return (path if base is None else base / path).resolve()
+    except RuntimeError as exc:  # a loop of links, as Python before 3.13 reports it
+        raise InvalidInput(f"{text}: too many levels of symbolic links") from exc
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{text}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def path_kind(path: Path) -> Literal["directory", "file"] | None:
+    """What ``path`` names on disk; None for nothing, something else (a socket…), or when
+    the file system cannot tell (a name longer than it takes, a loop of links, a folder it
+    may not look in)."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "file" if stat.S_ISREG(mode) else None
 
 
 def list_projects(db: Database) -> list[Project]:
@@ -67,7 +88,7 @@ def resolve_project_txn(conn: Connection, ref: str) -> RowMapping:
     project = store.find_project_txn(conn, id=ref) or store.find_project_txn(conn, name=ref)
     if project is None:
         with contextlib.suppress(InvalidInput):
-            project = store.find_project_txn(conn, path=str(usable_path(ref).resolve()))
+            project = store.find_project_txn(conn, path=str(resolved_path(ref)))
     if project is None:
         raise NotFound(f"no project {ref!r} (see `stepstone project list`)")
     return project
@@ -158,17 +179,12 @@ def rename_project(db: Database, project_id: str, name: str) -> Project:
         return project_record(_project_by_id_txn(conn, project_id))
 
 
-def delete_project(
-    db: Database, project_id: str, *, artifacts_dir: Path, user_id: str | None = None
-) -> None:
+def delete_project(db: Database, project_id: str, *, artifacts_dir: Path) -> None:
     """Forget a project with its definitions and runs, and the runs' artifacts in
-    ``artifacts_dir`` (its directory is left alone); refused while one of its runs is live,
-    and, for ``user_id``, while it holds runs of another user."""
+    ``artifacts_dir`` (its directory is left alone); refused while one of its runs is live."""
     with db.transaction() as conn:
         project = _project_by_id_txn(conn, project_id)
         runs = run_store.list_runs_txn(conn, project_id=project["id"], limit=1_000_000)
-        if user_id is not None and any(run["user_id"] not in (None, user_id) for run in runs):
-            raise Forbidden(f"project {project['name']!r} holds runs of other users")
         if any(is_live(run) for run in runs):
             raise Conflict(f"project {project['name']!r} has a live run; cancel it first")
         for run in runs:

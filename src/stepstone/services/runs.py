@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 import uuid
 from pathlib import Path
@@ -13,13 +14,19 @@ from sqlalchemy import Connection, RowMapping
 
 from stepstone.errors import Conflict, Forbidden, InvalidInput, NotFound, NotResumable
 from stepstone.services.args import validate_args
-from stepstone.services.projects import resolve_project_txn, sync_definitions, usable_path
+from stepstone.services.projects import (
+    path_kind,
+    resolve_project_txn,
+    resolved_path,
+    sync_definitions,
+)
 from stepstone.services.workspaces import plan_workspace
 from stepstone.steps.artifact import remove_run_folder
 from stepstone.store import leases, secret_args
 from stepstone.store import projects as project_store
 from stepstone.store import runs as store
 from stepstone.store.database import Database
+from stepstone.store.integers import BIGINT_MAX
 from stepstone.store.journal import dumps
 from stepstone.store.leases import LeaseHolder, is_live
 from stepstone.store.records import (
@@ -68,12 +75,12 @@ def load_run_txn(
     conn: Connection, run_id: str, *, user_id: str | None = None, for_update: bool = False
 ) -> RowMapping:
     """The run ``run_id``; NotFound for unknown or malformed ids, Forbidden when ``user_id``
-    is given and the run belongs to someone else (runs started from the CLI belong to no
-    one and are everyone's)."""
+    is given and the run is not theirs (runs started from the CLI belong to no one: only
+    callers who see every run, ``user_id`` None, reach them)."""
     run = store.get_run_txn(conn, run_id, for_update=for_update) if _is_uuid(run_id) else None
     if run is None:
         raise NotFound(f"no run {run_id!r}")
-    if user_id is not None and run["user_id"] not in (None, user_id):
+    if user_id is not None and run["user_id"] != user_id:
         raise Forbidden(f"run {run_id} belongs to another user")
     return run
 
@@ -95,7 +102,7 @@ def run_fingerprint(db: Database, run_id: str, *, user_id: str | None = None) ->
     row = store.run_fingerprint_row(db.engine, run_id) if _is_uuid(run_id) else None
     if row is None:
         raise NotFound(f"no run {run_id!r}")
-    if user_id is not None and row["user_id"] not in (None, user_id):
+    if user_id is not None and row["user_id"] != user_id:
         raise Forbidden(f"run {run_id} belongs to another user")
     return (row["updated_at"], row["steps_updated_at"], row["last_event_id"], is_live(row))
 
@@ -118,6 +125,7 @@ def list_runs(
 ) -> tuple[list[RunSummary], str | None]:
     """Runs newest first, and the cursor of the next page (None on the last page)."""
     after = _decode_cursor(cursor) if cursor else None
+    limit = min(limit, BIGINT_MAX - 1)  # more than any table holds: all of them
     with db.read() as conn:
         project_id = resolve_project_txn(conn, project_ref)["id"] if project_ref else None
         rows = store.list_runs_txn(
@@ -140,11 +148,17 @@ def _encode_cursor(row: RowMapping) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
+    """The ``(created_at, id)`` a cursor of :func:`_encode_cursor` holds; InvalidInput for
+    any other text (a number past what a float holds, NaN, digits in a string…)."""
+    refused = InvalidInput("cursor is not one this server gave out")
     try:
-        created_at, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return float(created_at), str(run_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("cursor is not one this server gave out") from exc
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, RecursionError) as exc:
+        raise refused from exc
+    match decoded:
+        case [float(created_at), str(run_id)] if math.isfinite(created_at):
+            return created_at, run_id
+    raise refused
 
 
 def start_run(
@@ -178,8 +192,7 @@ def start_run(
     workspace = plan_workspace(
         project["path"], run_id, mode=mode, base_branch=base_branch, branch_name=branch_name
     )
-    if budget_tokens is not None and budget_tokens < 1:
-        raise InvalidInput("budget_tokens must be a positive number of tokens")
+    _check_budget(budget_tokens)
     if spec_file is not None:
         spec_file = _checked_spec_file(Path(project["path"]), spec_file)
     with db.transaction() as conn:
@@ -217,13 +230,21 @@ def start_run(
         return _view_txn(conn, run_id)
 
 
+def _check_budget(budget_tokens: int | None) -> None:
+    if budget_tokens is not None and not 1 <= budget_tokens <= BIGINT_MAX:
+        raise InvalidInput(
+            f"budget_tokens must be a positive number of tokens, at most {BIGINT_MAX}"
+        )
+
+
 def _checked_spec_file(project_path: Path, spec_file: str) -> str:
-    path = (project_path / usable_path(spec_file)).resolve()
-    if not path.is_relative_to(project_path.resolve()):
+    root = project_path.resolve()
+    path = resolved_path(spec_file, base=project_path)
+    if not path.is_relative_to(root):
         raise InvalidInput(f"spec file {spec_file} is outside the project")
-    if not path.is_file():
+    if path_kind(path) != "file":
         raise InvalidInput(f"spec file {spec_file} does not exist in the project")
-    return str(path.relative_to(project_path.resolve()))
+    return str(path.relative_to(root))
 
 
 def _find_definition_txn(conn: Connection, project: RowMapping, workflow: str) -> RowMapping:
@@ -254,8 +275,7 @@ def resume_run(
     reused; interrupted and failed steps run again with the current code. ``budget_tokens``
     sets a new token budget (a run stopped by its budget goes on). ``claim_for`` as for
     :func:`start_run`."""
-    if budget_tokens is not None and budget_tokens < 1:
-        raise InvalidInput("budget_tokens must be a positive number of tokens")
+    _check_budget(budget_tokens)
     # Definition files are imported before the run is taken: a claimed run's lease starts
     # at once, and a slow import must not eat it before the first heartbeat.
     with db.read() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -14,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from stepstone.errors import InvalidInput
+from stepstone.store.private_files import private_folder
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
@@ -51,12 +54,26 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _private_database_file(path: Path) -> None:
+    """The database file readable by the server's user only (SPEC 9: it holds password
+    hashes and every run's args and outputs). SQLite gives the WAL and shared-memory files
+    it creates later the mode of the database file, so they are private too; a folder
+    created for it is private as well."""
+    if not path.parent.exists():
+        private_folder(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            file.chmod(0o600)
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite the file's folder is created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(Path(parsed.database))
         # Room for every request thread of the server (40) plus the worker's and the
         # feed's, so no caller waits for a connection.
         engine = create_engine(

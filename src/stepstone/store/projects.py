@@ -16,14 +16,36 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def insert_user_txn(conn: Connection, email: str, password_hash: str) -> str:
+def insert_user_txn(
+    conn: Connection, email: str, password_hash: str, *, is_admin: bool = False
+) -> str:
     user_id = new_id()
     conn.execute(
         users.insert().values(
-            id=user_id, email=email, password_hash=password_hash, created_at=time.time()
+            id=user_id,
+            email=email,
+            password_hash=password_hash,
+            created_at=time.time(),
+            is_admin=is_admin,
         )
     )
     return user_id
+
+
+def has_users_txn(conn: Connection) -> bool:
+    return conn.execute(select(users.c.id).limit(1)).first() is not None
+
+
+def list_users_txn(conn: Connection) -> Sequence[RowMapping]:
+    return conn.execute(select(users).order_by(users.c.created_at, users.c.id)).mappings().all()
+
+
+def update_user_txn(conn: Connection, user_id: str, **values: Any) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+def delete_user_txn(conn: Connection, user_id: str) -> None:
+    conn.execute(delete(users).where(users.c.id == user_id))
 
 
 def get_user_by_email_txn(conn: Connection, email: str) -> RowMapping | None:
@@ -35,7 +57,12 @@ def get_user_txn(conn: Connection, user_id: str) -> RowMapping | None:
 
 
 def set_password_hash_txn(conn: Connection, user_id: str, password_hash: str) -> None:
-    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+    """A new password; tokens issued under the old one stop working."""
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, token_version=users.c.token_version + 1)
+    )
 
 
 def update_project_txn(conn: Connection, project_id: str, **values: Any) -> None:

@@ -27,6 +27,14 @@ Row = Mapping[Any, Any]
 class User(TypedDict):
     id: str
     email: str
+    is_admin: bool
+
+
+class UserAccount(User):
+    """A user as ``stepstone user list`` shows them."""
+
+    disabled: bool
+    created_at: float
 
 
 class Project(TypedDict):
@@ -192,7 +200,15 @@ def _json(text: str | None) -> Any:
 
 
 def user_record(user: Row) -> User:
-    return {"id": user["id"], "email": user["email"]}
+    return {"id": user["id"], "email": user["email"], "is_admin": bool(user["is_admin"])}
+
+
+def user_account_record(user: Row) -> UserAccount:
+    return {
+        **user_record(user),
+        "disabled": user["disabled_at"] is not None,
+        "created_at": user["created_at"],
+    }
 
 
 def project_record(project: Row) -> Project:

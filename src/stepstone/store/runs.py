@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, or_, select, update
 
+from stepstone.store.integers import BIGINT_MAX, parse_row_id
 from stepstone.store.schema import (
     run_artifacts,
     run_events,
@@ -69,7 +70,7 @@ def list_runs_txn(
     limit: int = 50,
 ) -> Sequence[RowMapping]:
     """Newest first; ``after`` is the ``(created_at, id)`` of the last row of the previous
-    page; ``user_id`` keeps that user's runs and the runs of no one (CLI)."""
+    page; ``user_id`` keeps only that user's runs."""
     runs = workflow_runs.c
     query = select(workflow_runs).order_by(runs.created_at.desc(), runs.id.desc()).limit(limit)
     if project_id:
@@ -77,7 +78,7 @@ def list_runs_txn(
     if status:
         query = query.where(runs.status == status)
     if user_id:
-        query = query.where(or_(runs.user_id == user_id, runs.user_id.is_(None)))
+        query = query.where(runs.user_id == user_id)
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(
@@ -96,12 +97,13 @@ def list_runs_txn(
 
 
 def find_step_txn(conn: Connection, run_id: str, ref: str) -> RowMapping | None:
-    """A step of the run by its key, or by its numeric id."""
+    """A step of the run by its key, or by its numeric id (ASCII digits)."""
     query = select(workflow_steps).where(workflow_steps.c.run_id == run_id)
     by_key = conn.execute(query.where(workflow_steps.c.key == ref)).mappings().first()
-    if by_key is not None or not ref.isdigit():
+    step_id = parse_row_id(ref)
+    if by_key is not None or step_id is None:
         return by_key
-    return conn.execute(query.where(workflow_steps.c.id == int(ref))).mappings().first()
+    return conn.execute(query.where(workflow_steps.c.id == step_id)).mappings().first()
 
 
 def delete_run_txn(conn: Connection, run_id: str) -> None:
@@ -170,9 +172,10 @@ def events_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
 def logs_of_run_txn(
     conn: Connection, run_id: str, *, step_key: str | None = None, after_id: int = 0
 ) -> Sequence[RowMapping]:
+    """The lines after ``after_id``; one past every id the database holds asks for none."""
     query = (
         select(step_logs)
-        .where(step_logs.c.run_id == run_id, step_logs.c.id > after_id)
+        .where(step_logs.c.run_id == run_id, step_logs.c.id > min(after_id, BIGINT_MAX))
         .order_by(step_logs.c.id)
     )
     if step_key is not None:

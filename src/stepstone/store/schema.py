@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData(
@@ -41,6 +42,11 @@ users = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    # Admins register projects (code the server runs) and see every run (SPEC 9).
+    Column("is_admin", Boolean, nullable=False, server_default=false()),
+    Column("disabled_at", Float, nullable=True),
+    # Raised when the user is disabled or their password changes: older tokens stop working.
+    Column("token_version", Integer, nullable=False, server_default=text("0")),
 )
 
 projects = Table(

@@ -1,9 +1,11 @@
-/** The run's actions: Resume (running, paused, failed), Pause, Cancel, Delete. */
+/** The run's actions: Resume (running, paused, failed; disabled, saying why, while a worker
+ * executes the run), Pause, Cancel, Delete. */
 import * as Menu from "@radix-ui/react-dropdown-menu";
 import { ChevronDown, Pause, Play, Square, Trash2 } from "lucide-react";
 import { useState } from "react";
 import type { RunStatus } from "../api/types";
 import { useRunActions } from "../hooks/useRunActions";
+import { resumeBlockedReason } from "../lib/liveness";
 import { ConfirmDialog } from "./ConfirmDialog";
 
 export const RESUMABLE: ReadonlySet<RunStatus> = new Set(["running", "paused", "failed"]);
@@ -12,7 +14,7 @@ const CANCELLABLE: ReadonlySet<RunStatus> = new Set(["pending", "running", "paus
 const ACTIVE_OR_RESUMABLE = new Set([...RESUMABLE, ...PAUSABLE, ...CANCELLABLE]);
 
 interface Props {
-  run: { id: string; name: string; status: RunStatus };
+  run: { id: string; name: string; status: RunStatus; is_live: boolean };
   onDeleted?: () => void;
 }
 
@@ -20,6 +22,8 @@ export function RunActionsMenu({ run, onDeleted }: Props) {
   const { resume, pause, cancel, remove } = useRunActions(run.id, { onDeleted });
   const [open, setOpen] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  // A worker executes a live run: the server refuses to resume it, so the item says why.
+  const blocked = resumeBlockedReason(run);
 
   const startResume = (event: Event) => {
     // The menu stays open so the item can say "Resuming..." until the server answers.
@@ -39,9 +43,20 @@ export function RunActionsMenu({ run, onDeleted }: Props) {
         <Menu.Portal>
           <Menu.Content className="menu" align="end" sideOffset={4}>
             {RESUMABLE.has(run.status) && (
-              <Menu.Item className="menu-item" disabled={resume.isPending} onSelect={startResume}>
+              <Menu.Item
+                className="menu-item"
+                disabled={resume.isPending || blocked !== null}
+                onSelect={startResume}
+                data-testid="resume-action"
+              >
                 <Play size={14} aria-hidden />
                 {resume.isPending ? "Resuming..." : "Resume"}
+                {blocked !== null && !resume.isPending && (
+                  <>
+                    {" "}
+                    <span className="menu-note">— {blocked}</span>
+                  </>
+                )}
               </Menu.Item>
             )}
             {PAUSABLE.has(run.status) && (

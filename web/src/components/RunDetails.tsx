@@ -1,9 +1,11 @@
 /** What the run was started with and when things happened to it. */
 import type { ReactNode } from "react";
 import type { Run } from "../api/types";
-import { elapsed, formatDateTime, formatDuration, formatTime, prettyJson } from "../lib/format";
+import { formatDateTime, formatDuration, formatTime, prettyJson } from "../lib/format";
+import { runClockTicks, runDuration } from "../lib/liveness";
 import { isWarningEvent, phaseLabel } from "../lib/timeline";
 import { formatCount } from "../lib/usage";
+import { useNow } from "../lib/useNow";
 import { Empty } from "./States";
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
@@ -29,10 +31,22 @@ function Spec({ run }: { run: Run }) {
   );
 }
 
+/** How long the run took, ticking while it goes on; an interrupted run's says it ran at
+ * least that long (when it stopped is unknown). */
+function RunDurationText({ run }: { run: Run }) {
+  const now = useNow(runClockTicks(run));
+  const duration = runDuration(run, now);
+  if (duration === null) return null;
+  return (
+    <span data-testid="run-duration">
+      {duration.atLeast
+        ? `at least ${formatDuration(duration.milliseconds)} (interrupted)`
+        : formatDuration(duration.milliseconds)}
+    </span>
+  );
+}
+
 export function RunDetails({ run }: { run: Run }) {
-  const end =
-    run.completed_at ?? run.cancelled_at ?? (run.status === "paused" ? run.paused_at : null);
-  const total = elapsed(run.started_at, end);
   const branch =
     run.mode === "stay" ? null : `${run.branch_name ?? "?"} ← ${run.base_branch ?? "?"}`;
   return (
@@ -69,7 +83,11 @@ export function RunDetails({ run }: { run: Run }) {
           {run.paused_at && <Row label="Paused">{formatDateTime(run.paused_at)}</Row>}
           {run.cancelled_at && <Row label="Cancelled">{formatDateTime(run.cancelled_at)}</Row>}
           <Row label="Completed">{formatDateTime(run.completed_at)}</Row>
-          {total !== null && <Row label="Duration">{formatDuration(total)}</Row>}
+          {run.started_at && (
+            <Row label="Duration">
+              <RunDurationText run={run} />
+            </Row>
+          )}
           {run.result !== null && run.result !== undefined && (
             <Row label="Result">
               <pre className="code-block">{prettyJson(run.result)}</pre>

@@ -9,7 +9,8 @@ import {
   XCircle,
   Zap,
 } from "lucide-react";
-import type { RunSummary } from "../api/types";
+
+export { isInterrupted } from "../lib/liveness";
 
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
   return (
@@ -17,11 +18,6 @@ export function StatusBadge({ status, testId }: { status: string; testId?: strin
       {status}
     </span>
   );
-}
-
-/** A `running` run that no live worker holds: it waits for Resume. */
-export function isInterrupted(run: Pick<RunSummary, "status" | "is_live">): boolean {
-  return run.status === "running" && !run.is_live;
 }
 
 export function InterruptedBadge() {
@@ -42,6 +38,9 @@ export function StepStatusIcon({ status }: { status: string }) {
   switch (status) {
     case "running":
       return <Loader2 {...props} className={`${props.className} spin`} />;
+    case "interrupted":
+      // Still, unlike running: no worker executes the step any more.
+      return <Zap {...props} />;
     case "completed":
       return <CheckCircle2 {...props} />;
     case "failed":

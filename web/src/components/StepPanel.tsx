@@ -1,9 +1,12 @@
-/** The selected step: what it returned (or its error) and its live logs. */
+/** The selected step: its status (interrupted when no worker runs it any more), what it
+ * returned (or its error) and its live logs. */
 import type { UseQueryResult } from "@tanstack/react-query";
 import { X } from "lucide-react";
 import type { LogLine, Step } from "../api/types";
 import { elapsed, formatDateTime, formatDuration, prettyJson } from "../lib/format";
+import { type RunTimes, runClockTicks, shownStepStatus } from "../lib/liveness";
 import { describeUsage, usageBreakdown } from "../lib/usage";
+import { useNow } from "../lib/useNow";
 import { LogView } from "./LogView";
 import { StatusBadge } from "./StatusBadge";
 import { StepDiff } from "./StepDiff";
@@ -47,6 +50,8 @@ function StepOutput({ output }: { output: unknown }) {
 }
 
 interface Props {
+  /** The step's run: whether it goes on decides the step's shown status and ticking. */
+  run: RunTimes;
   step: Step;
   logs: UseQueryResult<LogLine[]>;
   /** The step's saved diff, when it saved one. */
@@ -74,14 +79,17 @@ function AgentInfo({ step }: { step: Step }) {
   );
 }
 
-export function StepPanel({ step, logs, diff, onClose }: Props) {
-  const ms = elapsed(step.started_at, step.completed_at);
+export function StepPanel({ run, step, logs, diff, onClose }: Props) {
+  const status = shownStepStatus(step, run);
+  const now = useNow(runClockTicks(run) && step.started_at !== null && !step.completed_at);
+  // When an interrupted step stopped is unknown: no duration for it.
+  const ms = status === "interrupted" ? null : elapsed(step.started_at, step.completed_at, now);
   return (
     <aside className="card panel" aria-label={`Step ${step.key}`}>
       <div className="card-header">
         <div className="title-line">
           <h2 className="mono">{step.key}</h2>
-          <StatusBadge status={step.status} />
+          <StatusBadge status={status} />
           <span className="chip">{step.kind}</span>
         </div>
         <button type="button" className="button ghost small" aria-label="Close" onClick={onClose}>

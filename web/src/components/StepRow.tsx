@@ -2,19 +2,27 @@
  * tokens an agent step used. */
 import { RotateCcw } from "lucide-react";
 import type { Step } from "../api/types";
-import { elapsed, formatDuration } from "../lib/format";
+import { elapsed, formatDuration, formatTime } from "../lib/format";
 import { earlierAttempts } from "../lib/timeline";
 import { describeUsage, usageBreakdown } from "../lib/usage";
 import { StepStatusIcon } from "./StatusBadge";
 
+const INTERRUPTED_HINT = "No worker runs this step any more; Resume runs it again";
+
 interface Props {
   step: Step;
+  /** The status shown: `interrupted` for a running step that no worker executes any more. */
+  status: string;
   selected: boolean;
   now: number;
   onSelect: (key: string) => void;
 }
 
-function Duration({ step, now }: { step: Step; now: number }) {
+function Duration({ step, status, now }: { step: Step; status: string; now: number }) {
+  // When an interrupted step stopped is unknown: it shows when it started, not a duration.
+  if (status === "interrupted") {
+    return <span title="started at">started {formatTime(step.started_at)}</span>;
+  }
   const ms = elapsed(step.started_at, step.completed_at, now);
   if (ms === null) return null;
   return <span title="duration">{formatDuration(ms)}</span>;
@@ -39,7 +47,7 @@ function EarlierAttempts({ step }: { step: Step }) {
   );
 }
 
-export function StepRow({ step, selected, now, onSelect }: Props) {
+export function StepRow({ step, status, selected, now, onSelect }: Props) {
   const showName = step.name && step.name !== step.key && !step.key.endsWith(step.name);
   return (
     <button
@@ -50,7 +58,7 @@ export function StepRow({ step, selected, now, onSelect }: Props) {
       onClick={() => onSelect(step.key)}
     >
       <span className="step-main">
-        <StepStatusIcon status={step.status} />
+        <StepStatusIcon status={status} />
         <span className="step-key ellipsis">{step.key}</span>
         {showName && <span className="muted ellipsis">{step.name}</span>}
         <span className="chip">{step.kind}</span>
@@ -64,7 +72,12 @@ export function StepRow({ step, selected, now, onSelect }: Props) {
           </span>
         )}
         <span className="step-meta">
-          <span className={`step-status step-icon-${step.status}`}>{step.status}</span>
+          <span
+            className={`step-status step-icon-${status}`}
+            title={status === "interrupted" ? INTERRUPTED_HINT : undefined}
+          >
+            {status}
+          </span>
           {step.attempt > 1 && (
             <span className="attempt-count" title="attempts">
               <RotateCcw size={12} aria-hidden /> {step.attempt} attempts
@@ -75,7 +88,7 @@ export function StepRow({ step, selected, now, onSelect }: Props) {
               {describeUsage(step.usage)}
             </span>
           )}
-          <Duration step={step} now={now} />
+          <Duration step={step} status={status} now={now} />
         </span>
       </span>
       {step.status === "failed" && step.error_message && (

@@ -2,12 +2,15 @@
  * run's cleanup kept (and why) in its phase. */
 import { AlertTriangle } from "lucide-react";
 import type { RunEvent, Step } from "../api/types";
+import { type RunTimes, runClockTicks, shownStepStatus } from "../lib/liveness";
 import { groupByPhase, isSystemPhase, phaseLabel, warningsByPhase } from "../lib/timeline";
 import { useNow } from "../lib/useNow";
 import { Empty } from "./States";
 import { StepRow } from "./StepRow";
 
 interface Props {
+  /** The run the steps belong to: whether it goes on decides what runs and what ticks. */
+  run: RunTimes;
   steps: Step[];
   /** The run's events: those that warn (`workspace_kept`) are shown in their phase. */
   events?: RunEvent[];
@@ -30,8 +33,11 @@ function Warning({ event }: { event: RunEvent }) {
   );
 }
 
-export function Timeline({ steps, events = [], currentPhase, selectedKey, onSelect }: Props) {
-  const now = useNow(steps.some((step) => step.status === "running"));
+export function Timeline({ run, steps, events = [], currentPhase, selectedKey, onSelect }: Props) {
+  // Unfinished steps' durations tick while the run goes on, and stand still otherwise.
+  const now = useNow(
+    runClockTicks(run) && steps.some((step) => step.started_at && !step.completed_at),
+  );
   if (steps.length === 0)
     return <Empty>No steps yet: they appear here as the run reaches them.</Empty>;
   const groups = groupByPhase(steps);
@@ -57,6 +63,7 @@ export function Timeline({ steps, events = [], currentPhase, selectedKey, onSele
             <StepRow
               key={step.id}
               step={step}
+              status={shownStepStatus(step, run)}
               now={now}
               selected={step.key === selectedKey}
               onSelect={onSelect}

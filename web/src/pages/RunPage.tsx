@@ -41,6 +41,7 @@ export function RunPage() {
             <span className="muted">{data.steps.length} steps</span>
           </div>
           <Timeline
+            run={data}
             steps={data.steps}
             events={data.events}
             currentPhase={data.current_phase}
@@ -50,6 +51,7 @@ export function RunPage() {
         </section>
         {selectedStep ? (
           <StepPanel
+            run={data}
             step={selectedStep}
             logs={logs}
             diff={diff}

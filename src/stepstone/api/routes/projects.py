@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from stepstone.api.auth import CurrentUser
+from stepstone.api.auth import AdminUser, CurrentUser
 from stepstone.api.schemas import ProjectCreate, ProjectUpdate, error_responses
 from stepstone.services import projects as services
 from stepstone.store.records import DefinitionList, Project
@@ -19,9 +19,10 @@ def list_projects(request: Request, _user: CurrentUser) -> list[Project]:
     return services.list_projects(request.app.state.db)
 
 
-@router.post("", response_model=Project, status_code=201, responses=error_responses(400))
-def create_project(body: ProjectCreate, request: Request, user: CurrentUser) -> Project:
-    """Register a directory as a project and discover its workflows."""
+@router.post("", response_model=Project, status_code=201, responses=error_responses(400, 403))
+def create_project(body: ProjectCreate, request: Request, user: AdminUser) -> Project:
+    """Register a directory as a project and discover its workflows (admins only: the
+    server imports and runs the code under it)."""
     return services.add_project(request.app.state.db, body.path, name=body.name, user_id=user["id"])
 
 
@@ -31,22 +32,20 @@ def get_project(project_id: str, request: Request, _user: CurrentUser) -> Projec
     return services.get_project_by_id(request.app.state.db, project_id)
 
 
-@router.patch("/{project_id}", response_model=Project, responses=error_responses(400, 404))
+@router.patch("/{project_id}", response_model=Project, responses=error_responses(400, 403, 404))
 def update_project(
-    project_id: str, body: ProjectUpdate, request: Request, _user: CurrentUser
+    project_id: str, body: ProjectUpdate, request: Request, _user: AdminUser
 ) -> Project:
-    """Rename a project."""
+    """Rename a project (admins only)."""
     return services.rename_project(request.app.state.db, project_id, body.name)
 
 
 @router.delete("/{project_id}", status_code=204, responses=error_responses(403, 404, 409))
-def delete_project(project_id: str, request: Request, user: CurrentUser) -> Response:
-    """Forget a project, its definitions and runs (its directory is left alone)."""
+def delete_project(project_id: str, request: Request, _user: AdminUser) -> Response:
+    """Forget a project, its definitions and runs (its directory is left alone; admins
+    only)."""
     services.delete_project(
-        request.app.state.db,
-        project_id,
-        artifacts_dir=request.app.state.artifacts_dir,
-        user_id=user["id"],
+        request.app.state.db, project_id, artifacts_dir=request.app.state.artifacts_dir
     )
     return Response(status_code=204)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from stepstone.api.auth import CurrentUser
+from stepstone.api.auth import CurrentUser, runs_visible_to
 from stepstone.api.run_cache import json_bytes
 from stepstone.api.schemas import ResumeRequest, RunCreate, RunPage, error_responses
 from stepstone.errors import InvalidInput
@@ -77,7 +77,7 @@ def list_runs(
         search=search,
         limit=limit,
         cursor=cursor,
-        user_id=user["id"],
+        user_id=runs_visible_to(user),
     )
     return RunPage(data=runs, next_cursor=next_cursor)
 
@@ -87,10 +87,10 @@ async def get_run(run_id: str, request: Request, user: CurrentUser) -> Response:
     """The run with its steps (each with its attempts) and its events."""
     db, cache = request.app.state.db, request.app.state.run_cache
     # One small indexed read on the loop; the costly build only when the run changed.
-    fingerprint = services.run_fingerprint(db, run_id, user_id=user["id"])
+    fingerprint = services.run_fingerprint(db, run_id, user_id=runs_visible_to(user))
     body = cache.get(run_id, fingerprint)
     if body is None:
-        run = await run_in_threadpool(services.get_run, db, run_id, user_id=user["id"])
+        run = await run_in_threadpool(services.get_run, db, run_id, user_id=runs_visible_to(user))
         body = json_bytes(run)
         cache.put(run_id, fingerprint, body)
     return Response(body, media_type="application/json")
@@ -104,7 +104,7 @@ def resume_run(
     may set a new token budget."""
     budget = None if body is None else body.budget_tokens
     run = services.resume_run(
-        request.app.state.db, run_id, user_id=user["id"], budget_tokens=budget
+        request.app.state.db, run_id, user_id=runs_visible_to(user), budget_tokens=budget
     )
     return _changed(request, run)
 
@@ -112,14 +112,14 @@ def resume_run(
 @router.post("/{run_id}/pause", response_model=Run, responses=CONTROL_ERRORS)
 def pause_run(run_id: str, request: Request, user: CurrentUser) -> Run:
     """Pause after the running step finishes."""
-    run = services.pause_run(request.app.state.db, run_id, user_id=user["id"])
+    run = services.pause_run(request.app.state.db, run_id, user_id=runs_visible_to(user))
     return _changed(request, run)
 
 
 @router.post("/{run_id}/cancel", response_model=Run, responses=CONTROL_ERRORS)
 def cancel_run(run_id: str, request: Request, user: CurrentUser) -> Run:
     """Cancel now: the running step's processes are killed."""
-    run = services.cancel_run(request.app.state.db, run_id, user_id=user["id"])
+    run = services.cancel_run(request.app.state.db, run_id, user_id=runs_visible_to(user))
     return _changed(request, run)
 
 
@@ -130,7 +130,7 @@ def delete_run(run_id: str, request: Request, user: CurrentUser) -> Response:
         request.app.state.db,
         run_id,
         artifacts_dir=request.app.state.artifacts_dir,
-        user_id=user["id"],
+        user_id=runs_visible_to(user),
     )
     return Response(status_code=204)
 
@@ -149,7 +149,7 @@ def get_step_logs(
 ) -> list[LogLine]:
     """The step's output lines (``step_id``: the step's id or key), after ``after_id``."""
     return services.run_logs(
-        request.app.state.db, run_id, step=step_id, after_id=after_id, user_id=user["id"]
+        request.app.state.db, run_id, step=step_id, after_id=after_id, user_id=runs_visible_to(user)
     )
 
 
@@ -158,7 +158,9 @@ def get_step_logs(
 )
 def list_artifacts(run_id: str, request: Request, user: CurrentUser) -> list[Artifact]:
     """The files the run saved (``ctx.step.artifact``), by name."""
-    return artifact_services.list_artifacts(request.app.state.db, run_id, user_id=user["id"])
+    return artifact_services.list_artifacts(
+        request.app.state.db, run_id, user_id=runs_visible_to(user)
+    )
 
 
 @router.get(
@@ -183,7 +185,7 @@ def download_artifact(
         run_id,
         artifact_id,
         artifacts_dir=request.app.state.artifacts_dir,
-        user_id=user["id"],
+        user_id=runs_visible_to(user),
     )
     return FileResponse(
         found.path,

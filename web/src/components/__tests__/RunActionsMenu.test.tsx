@@ -7,7 +7,13 @@ import { makeRun } from "../../test/fixtures";
 import { deferred, errorResponse, jsonResponse, mockFetch, renderWithApp } from "../../test/render";
 import { RunActionsMenu } from "../RunActionsMenu";
 
-const run = (status: RunStatus) => ({ id: "run-1", name: "Implement the parser", status });
+/** A run with no live worker (an interrupted one, when running), unless `is_live`. */
+const run = (status: RunStatus, is_live = false) => ({
+  id: "run-1",
+  name: "Implement the parser",
+  status,
+  is_live,
+});
 
 async function openMenu() {
   const user = userEvent.setup();
@@ -32,6 +38,38 @@ describe("RunActionsMenu", () => {
     // Delete is offered whatever the status; the server refuses a live run.
     expect(within(menu).getByRole("menuitem", { name: "Delete" })).toBeInTheDocument();
   });
+
+  it("shows Resume disabled on a live running run, saying why, and sends nothing", async () => {
+    const fetchMock = mockFetch(() => jsonResponse(makeRun({ status: "pending" })));
+    renderWithApp(<RunActionsMenu run={run("running", true)} />);
+    const { user, menu } = await openMenu();
+
+    const resume = within(menu).getByRole("menuitem", {
+      name: "Resume — the run is running now",
+    });
+    expect(resume).toHaveAttribute("aria-disabled", "true");
+    // The reason is text in the item, not a tooltip.
+    expect(within(resume).getByText("— the run is running now")).toBeVisible();
+    await user.click(resume);
+    expect(fetchMock).not.toHaveBeenCalled();
+    // Pause and Cancel stay offered for the live run.
+    expect(within(menu).getByRole("menuitem", { name: "Pause" })).not.toHaveAttribute(
+      "aria-disabled",
+    );
+    expect(within(menu).getByRole("menuitem", { name: "Cancel" })).toBeInTheDocument();
+  });
+
+  it.each<RunStatus>(["running", "paused", "failed"])(
+    "keeps Resume enabled, with no reason, for a %s run no worker holds",
+    async (status) => {
+      renderWithApp(<RunActionsMenu run={run(status, false)} />);
+      const { menu } = await openMenu();
+
+      const resume = within(menu).getByRole("menuitem", { name: "Resume" });
+      expect(resume).not.toHaveAttribute("aria-disabled");
+      expect(within(menu).queryByText(/running now/)).not.toBeInTheDocument();
+    },
+  );
 
   it("disables Resume and reads Resuming... while the request is in flight", async () => {
     const answer = deferred<Response>();
@@ -80,6 +118,7 @@ describe("RunActionsMenu", () => {
   });
 
   it("shows the server's message in an error toast when resume is refused", async () => {
+    // The run was interrupted when the page loaded; a worker took it again since.
     const message = "run run-1 is running in a live worker; it cannot resume now";
     mockFetch(() => errorResponse(409, "conflict", message));
     renderWithApp(<RunActionsMenu run={run("running")} />);

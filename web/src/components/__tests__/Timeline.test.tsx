@@ -1,9 +1,12 @@
-import { render, screen, within } from "@testing-library/react";
+import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RunEvent } from "../../api/types";
-import { makeAttempt, makeStep } from "../../test/fixtures";
+import { makeAttempt, makeRun, makeStep } from "../../test/fixtures";
 import { Timeline } from "../Timeline";
+
+/** A running run that a worker executes. */
+const liveRun = makeRun({ status: "running", is_live: true });
 
 const retried = makeStep({
   id: 2,
@@ -26,7 +29,7 @@ const retried = makeStep({
 
 describe("Timeline", () => {
   it("shows a retried step's attempt count and the earlier attempts' errors", () => {
-    render(<Timeline steps={[retried]} selectedKey={null} onSelect={() => {}} />);
+    render(<Timeline run={liveRun} steps={[retried]} selectedKey={null} onSelect={() => {}} />);
 
     const row = screen.getByTestId("step-implement-tests");
     expect(within(row).getByText(/3 attempts/)).toBeInTheDocument();
@@ -43,7 +46,7 @@ describe("Timeline", () => {
       makeStep({ id: 1, key: "plan", reused: true }),
       makeStep({ id: 2, key: "build", reused: false }),
     ];
-    render(<Timeline steps={steps} selectedKey={null} onSelect={() => {}} />);
+    render(<Timeline run={liveRun} steps={steps} selectedKey={null} onSelect={() => {}} />);
 
     const marks = screen.getAllByTestId("reused-mark");
     expect(marks).toHaveLength(1);
@@ -60,7 +63,7 @@ describe("Timeline", () => {
       started_at: "2026-11-30T10:00:00Z",
       completed_at: "2026-11-30T10:03:04Z",
     });
-    render(<Timeline steps={[failed]} selectedKey={null} onSelect={() => {}} />);
+    render(<Timeline run={liveRun} steps={[failed]} selectedKey={null} onSelect={() => {}} />);
 
     const row = screen.getByTestId("step-lint");
     expect(within(row).getByText("ruff found 3 errors")).toBeInTheDocument();
@@ -75,7 +78,7 @@ describe("Timeline", () => {
       makeStep({ id: 4, key: "review-check", phase: "review" }),
       makeStep({ id: 5, key: "report", phase: null }),
     ];
-    render(<Timeline steps={steps} selectedKey={null} onSelect={() => {}} />);
+    render(<Timeline run={liveRun} steps={steps} selectedKey={null} onSelect={() => {}} />);
 
     const sections = screen.getAllByRole("region");
     expect(sections.map((section) => section.getAttribute("aria-label"))).toEqual([
@@ -93,7 +96,7 @@ describe("Timeline", () => {
 
   it("selects a step by its key when its row is clicked", async () => {
     const onSelect = vi.fn();
-    render(<Timeline steps={[retried]} selectedKey={null} onSelect={onSelect} />);
+    render(<Timeline run={liveRun} steps={[retried]} selectedKey={null} onSelect={onSelect} />);
 
     await userEvent.click(screen.getByTestId("step-implement-tests"));
 
@@ -101,7 +104,7 @@ describe("Timeline", () => {
   });
 
   it("says so when the run has no steps yet", () => {
-    render(<Timeline steps={[]} selectedKey={null} onSelect={() => {}} />);
+    render(<Timeline run={liveRun} steps={[]} selectedKey={null} onSelect={() => {}} />);
     expect(screen.getByText(/No steps yet/)).toBeInTheDocument();
   });
 
@@ -111,7 +114,7 @@ describe("Timeline", () => {
       makeStep({ id: 2, key: "implement", phase: "implement", kind: "agent" }),
       makeStep({ id: 3, key: "_system_finalize", phase: "_system_finalize", kind: "system" }),
     ];
-    render(<Timeline steps={steps} selectedKey={null} onSelect={() => {}} />);
+    render(<Timeline run={liveRun} steps={steps} selectedKey={null} onSelect={() => {}} />);
 
     const sections = screen.getAllByRole("region");
     expect(sections.map((section) => section.getAttribute("aria-label"))).toEqual([
@@ -137,7 +140,13 @@ describe("Timeline", () => {
       makeStep({ id: 2, key: "_system_finalize", phase: "_system_finalize", kind: "system" }),
     ];
     render(
-      <Timeline steps={steps} events={[kept, other]} selectedKey={null} onSelect={() => {}} />,
+      <Timeline
+        run={liveRun}
+        steps={steps}
+        events={[kept, other]}
+        selectedKey={null}
+        onSelect={() => {}}
+      />,
     );
 
     const warning = screen.getByTestId("workspace-kept");
@@ -160,6 +169,7 @@ describe("Timeline", () => {
     };
     render(
       <Timeline
+        run={liveRun}
         steps={[makeStep({ key: "implement" })]}
         events={[kept]}
         selectedKey={null}
@@ -167,5 +177,69 @@ describe("Timeline", () => {
       />,
     );
     expect(screen.getByTestId("workspace-kept")).toHaveTextContent("kept branch feat/x");
+  });
+});
+
+describe("Timeline of a running step", () => {
+  const running = makeStep({
+    key: "implement",
+    status: "running",
+    started_at: "2026-11-30T10:00:00Z",
+    completed_at: null,
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("shows the running step of an interrupted run as interrupted: no spinner, no timer", () => {
+    vi.useFakeTimers({ now: new Date("2026-11-30T10:00:05Z") });
+    const interrupted = makeRun({ status: "running", is_live: false });
+    render(<Timeline run={interrupted} steps={[running]} selectedKey={null} onSelect={() => {}} />);
+
+    const row = screen.getByTestId("step-implement");
+    expect(within(row).getByLabelText("interrupted")).toBeInTheDocument();
+    expect(within(row).getByText("interrupted")).toBeVisible();
+    expect(within(row).queryByText("running")).not.toBeInTheDocument();
+    expect(within(row).queryByLabelText("running")).not.toBeInTheDocument();
+    expect(row.querySelector(".spin")).toBeNull();
+    expect(within(row).queryByTitle("duration")).not.toBeInTheDocument();
+    const before = row.textContent;
+    act(() => {
+      vi.advanceTimersByTime(3000);
+    });
+    expect(row.textContent).toBe(before);
+  });
+
+  it("ticks the running step's duration every second while the run is live", () => {
+    vi.useFakeTimers({ now: new Date("2026-11-30T10:00:05Z") });
+    render(<Timeline run={liveRun} steps={[running]} selectedKey={null} onSelect={() => {}} />);
+
+    const row = screen.getByTestId("step-implement");
+    expect(within(row).getByLabelText("running")).toHaveClass("spin");
+    expect(within(row).getByTitle("duration")).toHaveTextContent("5.0 s");
+    act(() => {
+      vi.advanceTimersByTime(2000);
+    });
+    expect(within(row).getByTitle("duration")).toHaveTextContent("7.0 s");
+  });
+
+  it("keeps a finished run's durations still", () => {
+    vi.useFakeTimers({ now: new Date("2026-11-30T10:00:05Z") });
+    const done = makeStep({ key: "implement", completed_at: "2026-11-30T10:00:02Z" });
+    const completed = makeRun({
+      status: "completed",
+      is_live: false,
+      completed_at: "2026-11-30T10:00:03Z",
+    });
+    render(<Timeline run={completed} steps={[done]} selectedKey={null} onSelect={() => {}} />);
+
+    act(() => {
+      vi.advanceTimersByTime(2000);
+    });
+    expect(within(screen.getByTestId("step-implement")).getByTitle("duration")).toHaveTextContent(
+      "2.0 s",
+    );
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

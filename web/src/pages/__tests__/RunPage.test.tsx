@@ -40,6 +40,19 @@ describe("RunPage", () => {
     expect(screen.getByTestId("interrupted-badge")).toHaveTextContent("Interrupted");
   });
 
+  it("shows an interrupted run's running step as interrupted in the timeline and its panel", async () => {
+    const step = makeStep({ key: "implement", status: "running", completed_at: null });
+    serve(makeRun({ status: "running", is_live: false, steps: [step] }));
+    renderRunPage();
+
+    const row = await screen.findByTestId("step-implement");
+    expect(within(row).getByText("interrupted")).toBeInTheDocument();
+    await userEvent.click(row);
+    const panel = screen.getByRole("complementary", { name: "Step implement" });
+    expect(within(panel).getByText("interrupted")).toHaveClass("status-interrupted");
+    expect(within(panel).queryByText("running")).not.toBeInTheDocument();
+  });
+
   it("shows no Interrupted badge while a live worker runs it", async () => {
     serve(makeRun({ status: "running", is_live: true }));
     renderRunPage();
