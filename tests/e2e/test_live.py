@@ -148,3 +148,16 @@ def test_runs_of_other_users_are_not_sent_and_cannot_be_subscribed(
             ws.recv(timeout=0.5)
     owner.close()
     other.close()
+
+
+def test_a_message_nested_too_deeply_is_answered_with_an_error_and_the_socket_stays(
+    server: Server, db: Database
+) -> None:
+    client = client_for(server, db)
+    token = client.headers["Authorization"].split()[1]
+    with connect(ws_url(server, token)) as ws:
+        ws.send("[" * 5000 + "]" * 5000)
+        assert json.loads(ws.recv(timeout=5))["type"] == "error"
+        ws.send(json.dumps({"type": "subscribe", "channels": []}))
+        assert json.loads(ws.recv(timeout=5))["type"] == "subscribed"
+    client.close()

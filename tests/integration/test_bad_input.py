@@ -29,6 +29,7 @@ from stepstone.api.app import create_app
 from stepstone.api.errors import install_error_handlers
 from stepstone.api.schemas import MAX_BODY_DEPTH
 from stepstone.errors import InvalidInput, NotFound
+from stepstone.services.args import args_from_command_line
 from stepstone.services.projects import get_project
 from stepstone.services.runs import list_runs, resume_run, start_run
 from stepstone.services.users import create_user
@@ -38,7 +39,6 @@ from tests.helpers import WORKFLOW_PRELUDE, execute_inline
 
 EXAMPLES = 60
 PATH_EXAMPLES = 30
-MAX_ACCEPTED_DEPTH = MAX_BODY_DEPTH
 EMAIL, PASSWORD = "fuzz@example.com", "correct-horse-battery"
 
 FLOWS = """
@@ -73,12 +73,13 @@ class World:
     loops: Path
 
 
-def make_loops(folder: Path) -> None:
-    """``loop-a`` ⇄ ``loop-b``, and ``self-loop`` → itself."""
+def make_loops(folder: Path) -> Path:
+    """``folder`` with ``loop-a`` ⇄ ``loop-b``, and ``self-loop`` → itself."""
     folder.mkdir(parents=True, exist_ok=True)
     os.symlink("loop-b", folder / "loop-a")
     os.symlink("loop-a", folder / "loop-b")
     os.symlink("self-loop", folder / "self-loop")
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -128,15 +129,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         completed_run=completed_run,
         paused_run=paused_run,
         step_id=run["steps"][0]["id"],
-        loops=make_loops_at(root / "loops"),
+        loops=make_loops(root / "loops"),
     )
     client.close()
     db.dispose()
-
-
-def make_loops_at(folder: Path) -> Path:
-    make_loops(folder)
-    return folder
 
 
 def assert_refused(answer: httpx.Response, *statuses: int) -> None:
@@ -174,7 +170,7 @@ OPENERS = {"[": "]", '{"k":': "}"}
 
 
 @st.composite
-def nested_json(draw: st.DrawFn, min_depth: int = MAX_ACCEPTED_DEPTH + 1) -> str:
+def nested_json(draw: st.DrawFn, min_depth: int = MAX_BODY_DEPTH + 1) -> str:
     """JSON text nested ``min_depth`` levels or more: mostly the few hundred levels that a
     recursive walk trips on, some past what the JSON parser takes. Written as text, so no
     recursion builds it."""
@@ -250,13 +246,13 @@ def test_a_body_nested_past_the_limit_is_refused_saying_so(world: World) -> None
         headers={"content-type": "application/json"},
     )
     assert_refused(answer, 400)
-    assert f"more than {MAX_ACCEPTED_DEPTH} levels" in answer.json()["error"]["message"]
+    assert f"more than {MAX_BODY_DEPTH} levels" in answer.json()["error"]["message"]
 
 
 def test_args_nested_up_to_the_limit_are_accepted(world: World) -> None:
     # The body, its args and 30 levels below them: 32 levels in all.
     value: Any = "leaf"
-    for _ in range(MAX_ACCEPTED_DEPTH - 2):
+    for _ in range(MAX_BODY_DEPTH - 2):
         value = [value]
     body = {"project_id": world.project_id, "workflow": "free", "args": {"deep": value}}
     answer = world.client.post("/api/workflows", json=body, headers=world.token)
@@ -271,6 +267,13 @@ def test_args_holding_numbers_json_has_not_are_refused(world: World, number: str
         "/api/workflows", content=text, headers={"content-type": "application/json", **world.token}
     )
     assert_refused(answer, 400)
+
+
+def test_args_json_nested_past_what_the_parser_takes_is_refused(world: World) -> None:
+    # The CLI's --args-json, read by the service.
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        args_from_command_line(world.db, world.project_id, "free", pairs=[], args_json=deep)
 
 
 def test_a_recursion_error_is_answered_400_in_the_error_shape() -> None:

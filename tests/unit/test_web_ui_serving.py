@@ -86,6 +86,15 @@ def test_a_path_that_climbs_out_of_the_ui_folder_gets_index_html_not_the_file(
         assert (status, b"id=root" in body) in ((200, True), (404, False)), path
 
 
+def test_a_name_too_long_for_the_file_system_gets_index_html(tmp_path: Path) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+    _serve_web_ui(app, built_ui(tmp_path / "webui"))
+    answer = TestClient(app).get("/" + "a" * 300)
+    assert answer.status_code == 200
+    assert "id=root" in answer.text
+
+
 def test_without_a_built_ui_the_root_says_how_to_build_it(tmp_path: Path) -> None:
     app = FastAPI()
     _serve_web_ui(app, tmp_path / "missing")

@@ -170,7 +170,10 @@ def _serve_web_ui(app: FastAPI, directory: Path = WEB_UI_DIR) -> None:
     def web_ui(path: str) -> FileResponse:
         if path.startswith(("api/", "ws")):
             raise NotFound(f"no route /{path}")
-        candidate = (directory / path).resolve()
-        if path and candidate.is_file() and candidate.is_relative_to(directory):
-            return FileResponse(candidate)
+        try:
+            candidate = (directory / path).resolve()
+            if path and candidate.is_file() and candidate.is_relative_to(directory):
+                return FileResponse(candidate)
+        except OSError:  # a name too long for the file system, a loop of links: no file
+            pass
         return FileResponse(index)

@@ -80,7 +80,7 @@ async def _handle(
         kind, channels = request["type"], request["channels"]
         if kind not in ("subscribe", "unsubscribe") or not isinstance(channels, list):
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return _error('send {"type": "subscribe" or "unsubscribe", "channels": [...]}')
     bad = [c for c in channels if not isinstance(c, str) or not CHANNEL.match(c)]
     if bad:

@@ -31,6 +31,8 @@ def args_from_command_line(
             args = json.loads(args_json)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"--args-json is not valid JSON: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise InvalidInput("--args-json is nested too deeply") from exc
         if not isinstance(args, dict):
             raise InvalidInput("--args-json must be a JSON object")
     args.update(parse_arg_pairs(pairs, schema))

@@ -172,7 +172,8 @@ def events_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
 def logs_of_run_txn(
     conn: Connection, run_id: str, *, step_key: str | None = None, after_id: int = 0
 ) -> Sequence[RowMapping]:
-    """The lines after ``after_id``; one past every id the database holds asks for none."""
+    """The run's log lines after ``after_id`` (one past every id a database can hold asks
+    for none: a driver refuses a number that large rather than finding nothing)."""
     query = (
         select(step_logs)
         .where(step_logs.c.run_id == run_id, step_logs.c.id > min(after_id, BIGINT_MAX))
