@@ -31,7 +31,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import httpx
 
@@ -81,10 +81,7 @@ class Login:
 
 
 @dataclass(frozen=True)
-class LoginStormResults:
-    clients: int
-    steps: int
-    body_bytes: int
+class StormMeasurement:
     quiet: Load
     storm: Load
     """``GET``s sent from the burst to the last login's answer."""
@@ -94,6 +91,13 @@ class LoginStormResults:
     bystander_storm: tuple[Login, ...]
     burst_at: float
     """When the failed logins were sent (``perf_counter``)."""
+
+
+@dataclass(frozen=True)
+class LoginStormResults(StormMeasurement):
+    clients: int
+    steps: int
+    body_bytes: int
     seconds: float
 
     @property
@@ -169,18 +173,9 @@ async def _bystander(client: httpx.AsyncClient, done: asyncio.Event) -> list[Log
     return logins
 
 
-@dataclass(frozen=True)
-class _Measured:
-    quiet: Load
-    storm: Load
-    failed: tuple[Login, ...]
-    right: Login
-    bystander_quiet: tuple[Login, ...]
-    bystander_storm: tuple[Login, ...]
-    burst_at: float
-
-
-async def _measure(server: ApiServer, path: str, clients: int, quiet_seconds: float) -> _Measured:
+async def _measure(
+    server: ApiServer, path: str, clients: int, quiet_seconds: float
+) -> StormMeasurement:
     pid = server.process.pid
     connections = [HttpConnection(server.url, server.headers) for _ in range(clients)]
     limits = httpx.Limits(max_connections=FAILED_LOGINS + 1)
@@ -238,7 +233,7 @@ async def _measure(server: ApiServer, path: str, clients: int, quiet_seconds: fl
         await storm_client.aclose()
         await bystander_client.aclose()
     storm = _window(storm_sent, burst_at, storm_end, clients, (storm_cpu, storm_end_cpu))
-    return _Measured(
+    return StormMeasurement(
         quiet,
         storm,
         tuple(failed_logins),
@@ -260,16 +255,10 @@ def measure_login_storm(
         path, body_bytes = completed_noop_run(server, steps)
         measured = asyncio.run(_measure(server, path, clients, quiet_seconds))
     return LoginStormResults(
+        **{field.name: getattr(measured, field.name) for field in fields(measured)},
         clients=clients,
         steps=steps,
         body_bytes=body_bytes,
-        quiet=measured.quiet,
-        storm=measured.storm,
-        failed=measured.failed,
-        right=measured.right,
-        bystander_quiet=measured.bystander_quiet,
-        bystander_storm=measured.bystander_storm,
-        burst_at=measured.burst_at,
         seconds=time.perf_counter() - started,
     )
 

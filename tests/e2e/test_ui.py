@@ -49,6 +49,16 @@ def sign_in(page: Any, server: Server) -> None:
     page.wait_for_url(f"{server.url}/")
 
 
+def start_three_steps(page: Any, server: Server, project: Project) -> str:
+    """Sign in, start the project's three-steps run from its New Run form; the run's URL."""
+    sign_in(page, server)
+    page.goto(f"{server.url}/projects/{project.id}/new")
+    page.get_by_label("Workflow").select_option("three-steps")
+    page.get_by_role("button", name="Start run").click()
+    page.wait_for_url("**/runs/*")
+    return str(page.url)
+
+
 def test_a_run_killed_with_the_server_is_resumed_from_the_run_page(
     browser_page: object, home: Path, db: Database, make_project
 ) -> None:
@@ -62,13 +72,7 @@ def test_a_run_killed_with_the_server_is_resumed_from_the_run_page(
     (project.root / "hang").touch()
     server = Server(home).start()
     try:
-        sign_in(page, server)
-
-        page.goto(f"{server.url}/projects/{project.id}/new")
-        page.get_by_label("Workflow").select_option("three-steps")
-        page.get_by_role("button", name="Start run").click()
-        page.wait_for_url("**/runs/*")
-        run_url = page.url
+        run_url = start_three_steps(page, server, project)
         for key in ("work-one", "work-two"):
             expect(page.get_by_test_id(f"step-{key}")).to_contain_text("completed")
         wait_for_file(project.root / "three-started")
@@ -117,12 +121,7 @@ def test_a_live_run_ticks_and_blocks_resume_and_its_step_shows_interrupted_after
     (project.root / "hang").touch()
     server = Server(home).start()
     try:
-        sign_in(page, server)
-        page.goto(f"{server.url}/projects/{project.id}/new")
-        page.get_by_label("Workflow").select_option("three-steps")
-        page.get_by_role("button", name="Start run").click()
-        page.wait_for_url("**/runs/*")
-        run_url = page.url
+        run_url = start_three_steps(page, server, project)
         wait_for_file(project.root / "three-started")
         three = page.get_by_test_id("step-work-three")
         expect(three.get_by_label("running")).to_have_class(re.compile(r"\bspin\b"))

@@ -42,7 +42,7 @@ function AddProject({ add }: { add: ReturnType<typeof useProjectsPage>["add"] })
 }
 
 export function ProjectsPage() {
-  const { projects, add } = useProjectsPage();
+  const { projects, add, isAdmin } = useProjectsPage();
   return (
     <div className="page">
       <header className="page-header">
@@ -54,7 +54,9 @@ export function ProjectsPage() {
           <ErrorState error={projects.error} onRetry={() => projects.refetch()} />
         )}
         {projects.isSuccess && projects.data.length === 0 && (
-          <Empty>No projects yet: register a directory below.</Empty>
+          <Empty>
+            {isAdmin ? "No projects yet: register a directory below." : "No projects yet."}
+          </Empty>
         )}
         {projects.isSuccess && (
           <ul className="list">
@@ -73,12 +75,16 @@ export function ProjectsPage() {
           </ul>
         )}
       </section>
-      <section className="card" aria-label="Add a project">
-        <div className="card-header">
-          <h2>Add a project</h2>
-        </div>
-        <AddProject add={add} />
-      </section>
+      {/* Registering is for admins; nothing shows until `me` says which the user is. */}
+      {isAdmin === true && (
+        <section className="card" aria-label="Add a project">
+          <div className="card-header">
+            <h2>Add a project</h2>
+          </div>
+          <AddProject add={add} />
+        </section>
+      )}
+      {isAdmin === false && <p className="muted">Only admins can register projects.</p>}
     </div>
   );
 }
