@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 WEB_DEPS := web/node_modules/.package-lock.json
 WEB_BUILD := src/stepstone/webui/index.html
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json \
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
 	web/vite.config.ts web/tsconfig.json web/openapi.json
 
 .PHONY: install web test test-fast lint format bench chaos demo openapi dist clean

@@ -1,7 +1,9 @@
-"""Shared fixtures: a real SQLite database in a temporary home, projects written on disk."""
+"""Shared fixtures: a real database (a SQLite file in a temporary home, or a fresh PostgreSQL
+database), projects written on disk."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,9 +11,20 @@ import pytest
 
 from stepstone.services.projects import add_project
 from stepstone.store.database import Database
+from tests.databases import fresh_postgres_database, postgres_unreachable
 from tests.helpers import Project, end_spawned
 
 SLOW_TIERS = [Path(__file__).parent / "e2e", Path(__file__).parent / "chaos"]
+BOTH_DATABASES_TIERS = [Path(__file__).parent / "unit", Path(__file__).parent / "integration"]
+"""Tests here that use the database run on SQLite and on PostgreSQL. The end-to-end and chaos
+tiers run on SQLite for now: their PostgreSQL runs come with multi-process workers."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_kind" in metafunc.fixturenames:
+        both = any(tier in metafunc.definition.path.parents for tier in BOTH_DATABASES_TIERS)
+        both = both and metafunc.definition.get_closest_marker("sqlite_only") is None
+        metafunc.parametrize("database_kind", ["sqlite", "postgresql"] if both else ["sqlite"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,8 +60,25 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def db(home: Path) -> Iterator[Database]:
-    database = Database.open(f"sqlite:///{home / 'stepstone.db'}")
+def database_url(database_kind: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The test's database; processes the test starts use it too (``STEPSTONE_DATABASE_URL``).
+    PostgreSQL must be reachable in CI; elsewhere its tests skip, saying why."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{home / 'stepstone.db'}"
+        return
+    unreachable = postgres_unreachable()
+    if unreachable:
+        if os.environ.get("CI"):
+            pytest.fail(unreachable)
+        pytest.skip(unreachable)
+    with fresh_postgres_database() as url:
+        monkeypatch.setenv("STEPSTONE_DATABASE_URL", url)
+        yield url
+
+
+@pytest.fixture
+def db(database_url: str, home: Path) -> Iterator[Database]:
+    database = Database.open(database_url, files_dir=home)
     yield database
     database.dispose()
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stepstone.store.database import Database
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STEPSTONE_", extra="ignore")
@@ -51,6 +53,11 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         """Where runs' artifacts are kept: ``home/artifacts/<run id>/``."""
         return self.home / "artifacts"
+
+    def open_database(self) -> Database:
+        """The configured database, opened and migrated; its files (secret args of runs)
+        under ``home``."""
+        return Database.open(self.resolved_database_url(), files_dir=self.home)
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under ``home``."""

@@ -1,15 +1,18 @@
-"""The journal's writer: writes on the loop when SQLite's lock is free, on its thread when
-another writer holds it, in order, never blocking the loop."""
+"""The journal's writer: on SQLite, writes on the loop when the lock is free, on its thread
+when another writer holds it; on PostgreSQL always on its thread; in order, never blocking the
+loop."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
+
+from sqlalchemy import select
 
 from stepstone.services.runs import run_logs, start_run
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
+from stepstone.store.schema import workflow_runs
 from tests.helpers import Project
 
 FLOW = """
@@ -28,11 +31,14 @@ async def test_a_write_that_meets_another_writers_lock_waits_its_turn_off_the_lo
 ) -> None:
     project: Project = make_project(FLOW)
     run_id = start_run(db, project.id, "quiet")["id"]
-    writer = JournalWriter(db.sqlite_path)
-    blocker = sqlite3.connect(db.sqlite_path, isolation_level=None)
+    writer = JournalWriter(db)
+    blocker = db.engine.connect()
     try:
         await writer.call(lambda j: j.add_logs(run_id, [log_line("first")]))
-        blocker.execute("BEGIN IMMEDIATE")  # another process is writing
+        # Another process is writing: it holds SQLite's write lock (BEGIN IMMEDIATE), or on
+        # PostgreSQL the run's row, which a log line's foreign key must share.
+        transaction = blocker.begin()
+        blocker.execute(select(workflow_runs).where(workflow_runs.c.id == run_id).with_for_update())
         blocked = asyncio.create_task(
             writer.call(lambda j: j.add_logs(run_id, [log_line("second")]))
         )
@@ -40,7 +46,7 @@ async def test_a_write_that_meets_another_writers_lock_waits_its_turn_off_the_lo
         assert not blocked.done(), "the write waits for the lock"
         queued = asyncio.create_task(writer.call(lambda j: j.add_logs(run_id, [log_line("third")])))
         await asyncio.sleep(0.05)
-        blocker.execute("COMMIT")
+        transaction.commit()
         await asyncio.wait_for(asyncio.gather(blocked, queued), 10)
         await writer.call(lambda j: j.add_logs(run_id, [log_line("fourth")]))
     finally:

@@ -31,6 +31,7 @@ def test_opening_twice_applies_nothing_new(db: Database) -> None:
     again.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_connections_are_in_wal_mode_with_full_sync_and_foreign_keys(
     db: Database,
 ) -> None:

@@ -67,7 +67,7 @@ def _complete_the_document(app: FastAPI) -> None:
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     """The whole server, built from explicit settings; the database opens (and migrates)
     here unless one is given."""
-    database = db or Database.open(settings.resolved_database_url())
+    database = db or settings.open_database()
     bus = EventBus()
     feed = ChangeFeed(database, bus, poll_seconds=settings.live_poll_seconds)
     worker = Worker(

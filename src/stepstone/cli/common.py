@@ -32,7 +32,7 @@ def settings() -> Settings:
 def database() -> Iterator[Database]:
     configured = settings()
     private_folder(configured.home)
-    db = Database.open(configured.resolved_database_url())
+    db = configured.open_database()
     try:
         yield db
     finally:

@@ -35,7 +35,7 @@ def serve_demo(settings: Settings, console: Console) -> None:
     """Serve with the sample project, the coding agents found on PATH (fakes for the others)
     and a demo user whose new password is printed once."""
     agents = choose_demo_agents(settings, os.environ)
-    db = Database.open(settings.resolved_database_url())
+    db = settings.open_database()
     sample = ensure_sample_project(db, settings.home)
     password = secrets.token_urlsafe(12)
     set_password(db, DEMO_EMAIL, password)

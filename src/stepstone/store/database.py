@@ -81,7 +81,7 @@ def create_db_engine(url: str) -> Engine:
         )
         _install_sqlite_hooks(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=60)
 
 
 def alembic_config(url: str) -> Config:
@@ -99,23 +99,46 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-class Database:
-    """The opened database: an engine for the app, and the path the lean journal writes to."""
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = create_db_engine(url)
-        parsed = make_url(url)
-        if parsed.get_backend_name() != "sqlite" or not parsed.database:
+
+def engine_url(url: str) -> str:
+    """``url`` as SQLAlchemy takes it: PostgreSQL through psycopg 3."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}" if scheme in POSTGRES_SCHEMES else url
+
+
+class Database:
+    """The opened database: an engine for the app, and what the lean journal connects to.
+    ``files_dir`` is where files that go with the database live (secret args of runs): the
+    SQLite file's folder, or the given folder (the home) for PostgreSQL."""
+
+    def __init__(self, url: str, *, files_dir: Path | None = None) -> None:
+        self.url = engine_url(url)
+        parsed = make_url(self.url)
+        self.kind = parsed.get_backend_name()
+        self.sqlite_path: str | None = None
+        if self.kind == "sqlite" and parsed.database and parsed.database != ":memory:":
+            self.sqlite_path = parsed.database
+        elif self.kind != "postgresql":
             raise InvalidInput(
-                f"database {parsed.render_as_string()}: only SQLite files are supported so far"
+                f"database {parsed.render_as_string()}: use a SQLite file (sqlite:///PATH) or"
+                " PostgreSQL (postgresql://USER@HOST/NAME)"
             )
-        self.sqlite_path = parsed.database
+        self.engine = create_db_engine(self.url)
+        self.driver_url = (
+            parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            if self.kind == "postgresql"
+            else self.url
+        )
+        """For PostgreSQL, the URL as its own driver (psycopg) takes it."""
+        default_files = Path(self.sqlite_path).parent if self.sqlite_path else None
+        self.files_dir = files_dir or default_files or Path.home() / ".stepstone"
 
     @classmethod
-    def open(cls, url: str) -> Database:
+    def open(cls, url: str, *, files_dir: Path | None = None) -> Database:
         """Open ``url`` and apply pending migrations."""
-        db = cls(url)
+        db = cls(url, files_dir=files_dir)
         migrate(db.engine)
         return db
 
@@ -127,7 +150,10 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A consistent snapshot for reading, which never waits for writers."""
         with self.engine.connect() as conn:
-            reader = conn.execution_options(**{READ_ONLY_OPTION: True})
+            options: dict[str, Any] = {READ_ONLY_OPTION: True}
+            if self.kind == "postgresql":
+                options["isolation_level"] = "REPEATABLE READ"
+            reader = conn.execution_options(**options)
             with reader.begin():
                 yield reader
 

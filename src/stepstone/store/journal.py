@@ -1,14 +1,14 @@
 """The journal's hot path: the writes a step makes, on a lean connection of their own.
 
 A step costs two transactions: the *running marker* before its function runs, and the
-*completion* (or failure) after. Both go straight to the DB-API connection with fixed SQL,
-because a no-op step must cost little more than one durable commit (``bench/`` measures it); the
-rest of Stepstone uses SQLAlchemy.
+*completion* (or failure) after. Both go straight to the DB-API connection with fixed SQL
+(journal_connections.py: SQLite or PostgreSQL), because a no-op step must cost little more
+than one durable commit (``bench/`` measures it); the rest of Stepstone uses SQLAlchemy.
 
-Durability: the completion commits with ``synchronous=FULL``. The marker commits with
-``synchronous=NORMAL``: in WAL mode the log is append-only, so the next FULL commit flushes the
-marker's frames too; a process crash never loses a NORMAL commit, and a power loss can at worst
-lose a marker, whose step then runs again, which the at-least-once guarantee already allows.
+Durability: the completion commits durably. The marker does not wait for the disk (SQLite:
+``synchronous=NORMAL``, whose WAL frames the next FULL commit flushes; PostgreSQL:
+``synchronous_commit=off``): a process crash never loses it, and a power loss can at worst lose
+a marker, whose step then runs again, which the at-least-once guarantee already allows.
 
 Fencing: every write first checks, inside its transaction, that this worker still holds the
 run's lease; when it does not, nothing is written and :class:`LeaseLost` is raised.
@@ -20,17 +20,20 @@ import asyncio
 import contextlib
 import json
 import queue
-import sqlite3
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from stepstone.errors import LeaseLost
-from stepstone.store.database import configure_sqlite_connection
+from stepstone.store.database import Database
+from stepstone.store.journal_connections import (
+    Cursor,
+    JournalConnection,
+    connect_journal,
+    is_lock_busy,
+)
 from stepstone.store.leases import FENCE_SQL, FENCED_SQL
 from stepstone.store.redaction import Redactor
 
@@ -60,42 +63,25 @@ LogLine = tuple[str | None, str | None, str, str, float]
 
 
 class Journal:
-    """One connection, used from one thread at a time. ``wait_for_lock=False`` makes a write
-    that finds another writer holding SQLite's lock fail at once (``database is locked``)
-    instead of waiting for it."""
+    """One lean connection, used from one thread at a time."""
 
-    def __init__(
-        self, sqlite_path: str, *, wait_for_lock: bool = True, redactor: Redactor | None = None
-    ) -> None:
+    def __init__(self, connection: JournalConnection, *, redactor: Redactor | None = None) -> None:
         self.redactor = redactor or Redactor()
         """What a step outputs, raises, logs or annotates passes through it (SPEC 9)."""
-        self._conn = sqlite3.connect(sqlite_path, isolation_level=None, check_same_thread=False)
-        configure_sqlite_connection(self._conn)
-        if not wait_for_lock:
-            self._conn.execute("PRAGMA busy_timeout=0")
-        self._synchronous_full = True
+        self._connection = connection
+        self._transaction = connection.transaction
+
+    @classmethod
+    def open(
+        cls, db: Database, *, wait_for_lock: bool = True, redactor: Redactor | None = None
+    ) -> Journal:
+        return cls(connect_journal(db, wait_for_lock=wait_for_lock), redactor=redactor)
 
     def close(self) -> None:
-        self._conn.close()
-
-    @contextmanager
-    def _transaction(self, *, durable: bool) -> Iterator[tuple[sqlite3.Cursor, float]]:
-        """A write transaction and its time, read once the write lock is held: rows stamped
-        in commit order are what lets the live feed find every change."""
-        if durable != self._synchronous_full:
-            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._synchronous_full = durable
-        cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur, time.time()
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        self._connection.close()
 
     @staticmethod
-    def _fence(cur: sqlite3.Cursor, run_id: str, lease_token: str) -> RunFlags:
+    def _fence(cur: Cursor, run_id: str, lease_token: str) -> RunFlags:
         row = cur.execute(FENCE_SQL, (run_id, lease_token)).fetchone()
         if row is None:
             raise LeaseLost(f"run {run_id} is no longer leased to this worker")
@@ -103,17 +89,17 @@ class Journal:
 
     def load_steps(self, run_id: str) -> dict[str, StepRecord]:
         """Every step of the run, read in one query."""
-        rows = self._conn.execute(
+        rows = self._connection.read(
             "SELECT key, id, status, attempt, output, wake_at, session_id, base_tree"
             " FROM workflow_steps WHERE run_id=?",
             (run_id,),
-        ).fetchall()
+        )
         return {key: StepRecord(*rest) for key, *rest in rows}
 
     def load_started_phases(self, run_id: str) -> set[str]:
-        rows = self._conn.execute(
+        rows = self._connection.read(
             "SELECT phase FROM run_events WHERE run_id=? AND type='phase_started'", (run_id,)
-        ).fetchall()
+        )
         return {row[0] for row in rows}
 
     def start_attempt(
@@ -272,13 +258,13 @@ class Journal:
         """``(tokens the run's steps used, its token budget)``; None for a run without a
         budget (then the steps' usage is not read). Tokens are input (cached included) and
         output."""
-        (budget,) = self._conn.execute(
+        ((budget,),) = self._connection.read(
             "SELECT budget_tokens FROM workflow_runs WHERE id=?", (run_id,)
-        ).fetchone()
+        )
         if budget is None:
             return None
         used = 0
-        for (usage,) in self._conn.execute(
+        for (usage,) in self._connection.read(
             "SELECT usage FROM workflow_steps WHERE run_id=? AND usage IS NOT NULL", (run_id,)
         ):
             parsed = json.loads(usage)
@@ -386,26 +372,31 @@ def dumps(value: object) -> str:
 
 
 class JournalWriter:
-    """Runs journal writes for the event loop without ever making it wait for SQLite's lock.
+    """Runs journal writes for the event loop without ever making it wait for a lock.
 
-    A write is first tried right on the loop's thread, on a connection that does not wait
-    for the lock: uncontended (the usual case) it costs one commit and no thread hop, and a
-    step makes two of them. When another writer holds the lock, the write goes to a thread
-    that waits its turn (and so do all writes after it until that thread is idle, so writes
-    keep their order). The thread is fed by a plain queue and answers with
-    ``call_soon_threadsafe``: an executor's future chaining costs as much as the write.
+    On SQLite a write is first tried right on the loop's thread, on a connection that does
+    not wait for the lock: uncontended (the usual case) it costs one commit and no thread
+    hop, and a step makes two of them. When another writer holds the lock, the write goes to
+    a thread that waits its turn (and so do all writes after it until that thread is idle,
+    so writes keep their order). On PostgreSQL (a network round trip, row locks that may be
+    held) every write goes to the thread. The thread is fed by a plain queue and answers
+    with ``call_soon_threadsafe``: an executor's future chaining costs as much as the write.
     """
 
     def __init__(
         self,
-        sqlite_path: str,
+        db: Database,
         *,
         after_write: Callable[[], None] | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         self.redactor = redactor or Redactor()
-        self._journal = Journal(sqlite_path, redactor=self.redactor)
-        self._on_loop = Journal(sqlite_path, wait_for_lock=False, redactor=self.redactor)
+        self._journal = Journal.open(db, redactor=self.redactor)
+        self._on_loop = (
+            Journal.open(db, wait_for_lock=False, redactor=self.redactor)
+            if db.sqlite_path is not None
+            else None
+        )
         self._after_write = after_write
         self._on_thread = 0
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -415,12 +406,12 @@ class JournalWriter:
     async def call(self, fn: Callable[[Journal], T]) -> T:
         """Run ``fn(journal)``; its result or exception comes back."""
         try:
-            if self._on_thread == 0:
+            if self._on_thread == 0 and self._on_loop is not None:
                 try:
                     return fn(self._on_loop)
-                except sqlite3.OperationalError as exc:
+                except Exception as exc:
                     # Only BEGIN IMMEDIATE can meet the lock, so nothing was written.
-                    if "locked" not in str(exc) and "busy" not in str(exc):
+                    if not is_lock_busy(exc):
                         raise
             return await self._call_on_thread(fn)
         finally:
@@ -440,7 +431,8 @@ class JournalWriter:
     def close(self) -> None:
         self._requests.put(None)
         self._thread.join()
-        self._on_loop.close()
+        if self._on_loop is not None:
+            self._on_loop.close()
 
     def _serve(self) -> None:
         try:

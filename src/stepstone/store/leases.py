@@ -58,13 +58,17 @@ def _leased(holder: LeaseHolder, now: float) -> dict[str, Any]:
 
 def claim_next_run_txn(conn: Connection, holder: LeaseHolder) -> str | None:
     """Take the oldest queued run for ``holder``; ``None`` when none is queued. The status
-    check sits in the UPDATE itself, so two workers can never both take a run."""
+    check sits in the UPDATE itself, so two workers can never both take a run; on
+    PostgreSQL a run another worker is taking is skipped (``FOR UPDATE SKIP LOCKED``), so
+    concurrent workers take different runs instead of waiting for each other (SQLite has one
+    writer at a time anyway)."""
     now = time.time()
     candidate = (
         select(workflow_runs.c.id)
         .where(workflow_runs.c.status == RunStatus.PENDING)
         .order_by(workflow_runs.c.created_at)
         .limit(1)
+        .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     row = conn.execute(

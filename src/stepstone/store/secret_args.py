@@ -44,7 +44,7 @@ class SecretArgs:
 
     @classmethod
     def beside(cls, db: Database) -> SecretArgs:
-        return cls(Path(db.sqlite_path).parent / FOLDER_NAME)
+        return cls(db.files_dir / FOLDER_NAME)
 
     def _path(self, run_id: str) -> Path:
         return child(self._folder, f"{run_id}.json")

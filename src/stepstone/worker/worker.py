@@ -67,9 +67,7 @@ class Worker:
     def __post_init__(self) -> None:
         # The worker's own secrets (and, as steps name them, theirs) never reach the journal.
         self.redactor = Redactor.from_environment(os.environ)
-        self._journal = JournalWriter(
-            self.db.sqlite_path, after_write=self.on_change, redactor=self.redactor
-        )
+        self._journal = JournalWriter(self.db, after_write=self.on_change, redactor=self.redactor)
         self._held: dict[str, _Held] = {}
         self._claims = itertools.count(1)
         self._wake = asyncio.Event()

@@ -1,0 +1,147 @@
+"""The journal's lean connections, one kind per database: DB-API connections with fixed SQL,
+no ORM in between (a step's cost is about its commits). The journal writes its SQL once, with
+``?`` placeholders; each connection runs it as its driver wants.
+
+A transaction is either *durable* (it is on disk when it commits) or not (a process crash
+keeps it, a power loss may lose it; see journal.py for which writes may be so).
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from stepstone.store.database import Database, configure_sqlite_connection
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class JournalConnection(Protocol):
+    def transaction(self, *, durable: bool) -> Any:
+        """A context manager: a write transaction ``(cursor, now)``, committed on success,
+        rolled back on error; ``now`` is read once the transaction holds its locks."""
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one query outside any write transaction."""
+
+    def close(self) -> None: ...
+
+
+def connect_journal(db: Database, *, wait_for_lock: bool = True) -> JournalConnection:
+    """A lean connection to ``db``. ``wait_for_lock=False`` (SQLite): a write that finds
+    another writer holding the lock fails at once (``database is locked``)."""
+    if db.sqlite_path is not None:
+        return SqliteJournalConnection(db.sqlite_path, wait_for_lock=wait_for_lock)
+    return PostgresJournalConnection(db.driver_url)
+
+
+def is_lock_busy(exc: BaseException) -> bool:
+    """``exc`` says a SQLite write met another writer's lock (nothing was written)."""
+    text = str(exc)
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+class SqliteJournalConnection:
+    def __init__(self, path: str, *, wait_for_lock: bool) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        configure_sqlite_connection(self._conn)
+        if not wait_for_lock:
+            self._conn.execute("PRAGMA busy_timeout=0")
+        self._synchronous_full = True
+
+    @contextmanager
+    def transaction(self, *, durable: bool) -> Iterator[tuple[sqlite3.Cursor, float]]:
+        # synchronous=NORMAL in WAL mode: the next FULL commit flushes these frames too.
+        if durable != self._synchronous_full:
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._synchronous_full = durable
+        cur = self._conn.cursor()
+        # IMMEDIATE: the write lock first, so rows are stamped in commit order (the live
+        # feed finds every change by its time).
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur, time.time()
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@functools.lru_cache(maxsize=256)
+def postgres_sql(sql: str) -> str:
+    """The journal's SQL with psycopg's placeholders (its SQL holds no literal ``?``)."""
+    return sql.replace("?", "%s")
+
+
+class _PostgresCursor:
+    """A psycopg cursor that takes the journal's ``?`` SQL."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _PostgresCursor:
+        self._cursor.execute(postgres_sql(sql), params, prepare=True)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(postgres_sql(sql), rows)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+
+class PostgresJournalConnection:
+    def __init__(self, url: str) -> None:
+        import psycopg  # only installations on PostgreSQL load the driver
+
+        self._conn = psycopg.connect(url, autocommit=True)
+
+    @contextmanager
+    def transaction(self, *, durable: bool) -> Iterator[tuple[_PostgresCursor, float]]:
+        cur = _PostgresCursor(self._conn.cursor())
+        cur.execute("BEGIN")
+        try:
+            if not durable:
+                # Committed without waiting for the WAL flush: a server crash may lose it,
+                # the transaction is never half applied.
+                cur.execute("SET LOCAL synchronous_commit TO OFF")
+            yield cur, time.time()
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._conn.cursor() as cur:
+            cur.execute(postgres_sql(sql), params)
+            return list(cur.fetchall())
+
+    def close(self) -> None:
+        self._conn.close()
