@@ -34,6 +34,7 @@ class Server:
         *,
         env: dict[str, str] | None = None,
         umask: int = -1,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.home = home
         self.port = port or free_port()
@@ -41,6 +42,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.env = env or {}
         self.umask = umask
+        self.args = args
 
     def start(self) -> Server:
         env = {
@@ -50,7 +52,7 @@ class Server:
             **self.env,
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "stepstone", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "stepstone", "serve", "--port", str(self.port), *self.args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

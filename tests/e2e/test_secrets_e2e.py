@@ -20,11 +20,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
 
 from stepstone import fake_agents
 from stepstone.store.database import Database
 from stepstone.store.redaction import REDACTED
+from stepstone.store.schema import metadata
 from tests.e2e.server import Server, client_for
 from tests.helpers import Project
 
@@ -188,6 +190,17 @@ def home_files(home: Path) -> dict[str, bytes]:
     }
 
 
+def kept_by_the_server(db: Database, home: Path) -> dict[str, bytes]:
+    """Everything the server keeps: the files under the home (the SQLite file among them),
+    and on PostgreSQL the rows of every table."""
+    kept = home_files(home)
+    if db.sqlite_path is None:
+        with db.read() as conn:
+            for table in metadata.sorted_tables:
+                kept[f"table {table.name}"] = repr(conn.execute(select(table)).all()).encode()
+    return kept
+
+
 def api_bodies(api: httpx.Client, run_id: str, project_id: str) -> dict[str, str]:
     """Every answer about the run: the run, the run list, each step's logs, the artifacts."""
     paths = [
@@ -266,8 +279,8 @@ def test_planted_secrets_reach_the_steps_but_no_file_api_answer_websocket_messag
     assert REDACTED in api_text
     assert REDACTED in ws_text, "nothing redacted was streamed: the check would prove nothing"
     assert any('"stream": "agent"' in m or '"stream":"agent"' in m for m in messages)
-    while_serving = home_files(home)
-    assert "stepstone.db" in while_serving
+    while_serving = kept_by_the_server(db, home)
+    assert "stepstone.db" in while_serving or "table workflow_runs" in while_serving
     assert REDACTED.encode() in b"".join(while_serving.values())
 
     assert leaks(planted, bodies) == {}, "secrets in API answers"
@@ -277,6 +290,7 @@ def test_planted_secrets_reach_the_steps_but_no_file_api_answer_websocket_messag
     assert leaks(planted, while_serving) == {}, "secrets in files under the home (server up)"
 
     assert secret_server.stop() in (0, -signal.SIGTERM)
-    assert leaks(planted, home_files(home)) == {}, "secrets in files under the home (stopped)"
+    stopped = kept_by_the_server(db, home)
+    assert leaks(planted, stopped) == {}, "secrets in what the server keeps (stopped)"
     server_log = (tmp_path / "server.log").read_bytes()
     assert leaks(planted, {"server.log": server_log}) == {}, "secrets in the server's output"

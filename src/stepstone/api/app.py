@@ -64,20 +64,28 @@ def _complete_the_document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
-def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, db: Database | None = None, with_worker: bool = True
+) -> FastAPI:
     """The whole server, built from explicit settings; the database opens (and migrates)
-    here unless one is given."""
+    here unless one is given. Without a worker it serves the API only: other processes
+    (``stepstone worker``) execute the runs, and the live feed reads their changes from the
+    database."""
     database = db or settings.open_database()
     bus = EventBus()
     feed = ChangeFeed(database, bus, poll_seconds=settings.live_poll_seconds)
-    worker = Worker(
-        database,
-        concurrency=settings.worker_concurrency,
-        lease_seconds=settings.lease_seconds,
-        poll_seconds=settings.poll_seconds,
-        on_change=feed.wake,
-        artifacts_dir=settings.artifacts_dir,
-        agent_commands=settings.agent_commands(),
+    worker = (
+        Worker(
+            database,
+            concurrency=settings.worker_concurrency,
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=settings.poll_seconds,
+            on_change=feed.wake,
+            artifacts_dir=settings.artifacts_dir,
+            agent_commands=settings.agent_commands(),
+        )
+        if with_worker
+        else None
     )
 
     @asynccontextmanager
@@ -86,21 +94,25 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
         def wake() -> None:
             # Routes run in worker threads; the worker and the feed live on the loop.
-            loop.call_soon_threadsafe(worker.wake)
+            if worker is not None:
+                loop.call_soon_threadsafe(worker.wake)
             loop.call_soon_threadsafe(feed.wake)
 
         app.state.wake = wake
         await asyncio.to_thread(sync_all_definitions, database)
         app.state.observe_run = lambda run: loop.call_soon_threadsafe(feed.observe_run, run)
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(worker.serve(stop)), asyncio.create_task(feed.run(stop))]
+        tasks = [asyncio.create_task(feed.run(stop))]
+        if worker is not None:
+            tasks.append(asyncio.create_task(worker.serve(stop)))
         try:
             yield
         finally:
             # Running steps are ended and their runs left resumable.
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
-            worker.close()
+            if worker is not None:
+                worker.close()
 
     app = FastAPI(
         title="Stepstone",

@@ -50,11 +50,21 @@ def _server_settings(host: str | None, port: int | None) -> Settings:
     )
 
 
-def serve(host: HostOption = None, port: PortOption = None) -> None:
-    """The HTTP API and WebSocket, with a worker in the same process."""
+def serve(
+    host: HostOption = None,
+    port: PortOption = None,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Execute runs in this process too; --no-worker serves the API only.",
+        ),
+    ] = True,
+) -> None:
+    """The HTTP API and WebSocket, with a worker in the same process (unless --no-worker)."""
     from stepstone.cli.server import serve_forever
 
-    serve_forever(_server_settings(host, port), console)
+    serve_forever(_server_settings(host, port), console, with_worker=with_worker)
 
 
 def demo(

@@ -20,13 +20,16 @@ IMPLEMENT_REVIEW_COMMAND = (
 )
 
 
-def serve_forever(settings: Settings, console: Console, *, db: Database | None = None) -> None:
+def serve_forever(
+    settings: Settings, console: Console, *, db: Database | None = None, with_worker: bool = True
+) -> None:
     """Serve until Ctrl-C or SIGTERM; running steps are then ended and their runs left
     resumable."""
-    app = create_app(settings, db=db)
+    app = create_app(settings, db=db, with_worker=with_worker)
+    workers = "" if with_worker else "; API only: runs are executed by `stepstone worker`"
     console.print(
         f"Stepstone on [bold]http://{settings.host}:{settings.port}[/]  (API docs: /api/docs)\n"
-        f"data: {settings.home}"
+        f"data: {settings.home}{workers}"
     )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 

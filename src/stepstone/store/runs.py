@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, or_, select, update
 
 from stepstone.store.integers import BIGINT_MAX, parse_row_id
+from stepstone.store.journal_connections import postgres_sql
 from stepstone.store.schema import (
     run_artifacts,
     run_events,
@@ -306,7 +307,12 @@ def run_fingerprint_row(engine: Engine, run_id: str) -> FingerprintRow | None:
     twenty times the query itself here)."""
     connection = engine.raw_connection()
     try:
-        row = connection.cursor().execute(_FINGERPRINT_SQL, (run_id,)).fetchone()
+        sql = _FINGERPRINT_SQL
+        if engine.dialect.name == "postgresql":
+            sql = postgres_sql(sql)
+        cursor = connection.cursor()
+        cursor.execute(sql, (run_id,))
+        row = cursor.fetchone()
     finally:
         connection.close()
     if row is None:
