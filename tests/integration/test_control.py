@@ -237,14 +237,16 @@ async def test_a_run_held_before_its_execution_began_is_renewed_at_the_first_hea
     from stepstone.worker.worker import Worker
 
     project: Project = make_project(GATED)
-    worker = Worker(db, concurrency=1, lease_seconds=1.2, poll_seconds=0.05)
+    # Margins for a loaded machine: renewing at once must land within 0.6 s; renewing a
+    # third of the lease later (1 s) would let the lease run out.
+    worker = Worker(db, concurrency=1, lease_seconds=3.0, poll_seconds=0.05)
     try:
         holder = worker.holder()
         run_id = start_run(db, project.id, "gated", claim_for=holder)["id"]
-        await asyncio.sleep(1.0)  # a slow start: the lease has 0.2 s left
+        await asyncio.sleep(2.4)  # a slow start: the lease has 0.6 s left
         execution = asyncio.create_task(worker.execute_held(run_id, holder.lease_token))
         seen_live = []
-        for _ in range(24):  # the next 0.6 s, every 25 ms (past a third of the lease)
+        for _ in range(48):  # the next 1.2 s, every 25 ms (past a third of the lease)
             seen_live.append(get_run(db, run_id)["is_live"])
             await asyncio.sleep(0.025)
         (project.root / "go").touch()
