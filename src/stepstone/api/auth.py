@@ -58,6 +58,7 @@ def load_or_create_secret(home: Path) -> str:
 class TokenClaims:
     user_id: str
     token_version: int
+    expires_at: float
 
 
 class TokenIssuer:
@@ -82,7 +83,7 @@ class TokenIssuer:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
             )
-            return TokenClaims(str(claims["sub"]), int(claims.get("ver", 0)))
+            return TokenClaims(str(claims["sub"]), int(claims.get("ver", 0)), float(claims["exp"]))
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the token has expired; log in again") from exc
         except (jwt.InvalidTokenError, TypeError, ValueError) as exc:
@@ -102,7 +103,13 @@ class TokenAuth:
         self._access: dict[str, tuple[float, Access | None]] = {}
 
     async def user(self, token: str) -> User:
-        claims = self.issuer.claims(token)
+        return await self.user_of(self.issuer.claims(token))
+
+    async def user_of(self, claims: TokenClaims) -> User:
+        """The user of a token already verified (a WebSocket checks its token again before
+        every message without verifying its signature again)."""
+        if time.time() >= claims.expires_at:
+            raise Unauthorized("the token has expired; log in again")
         access = await self._access_of(claims.user_id)
         if access is None or access.token_version != claims.token_version:
             raise Unauthorized(

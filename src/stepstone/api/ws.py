@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from stepstone.api.auth import TokenAuth, runs_visible_to
+from stepstone.api.auth import TokenAuth, TokenClaims, runs_visible_to
 from stepstone.errors import StepstoneError, Unauthorized
 from stepstone.live.bus import EventBus, Subscription
 from stepstone.services.runs import get_run
@@ -28,19 +28,20 @@ async def live_updates(websocket: WebSocket, token: str = "") -> None:
     state = websocket.app.state
     auth: TokenAuth = state.auth
     try:
-        user = await auth.user(token)
+        claims = auth.issuer.claims(token)
+        user = await auth.user_of(claims)
     except Unauthorized:
         await websocket.close(code=POLICY_VIOLATION, reason="a valid token is required")
         return
     await websocket.accept()
     bus: EventBus = state.bus
     subscription = bus.subscribe(runs_visible_to(user))
-    sender = asyncio.create_task(_send_messages(websocket, subscription, auth, token))
+    sender = asyncio.create_task(_send_messages(websocket, subscription, auth, claims))
     try:
         while True:
             text = await websocket.receive_text()
             try:
-                user = await auth.user(token)
+                user = await auth.user_of(claims)
             except Unauthorized as exc:
                 await websocket.close(code=POLICY_VIOLATION, reason=exc.message)
                 return
@@ -56,12 +57,13 @@ async def live_updates(websocket: WebSocket, token: str = "") -> None:
 
 
 async def _send_messages(
-    websocket: WebSocket, subscription: Subscription, auth: TokenAuth, token: str
+    websocket: WebSocket, subscription: Subscription, auth: TokenAuth, claims: TokenClaims
 ) -> None:
     while websocket.application_state == WebSocketState.CONNECTED:
         message = await subscription.queue.get()
         try:
-            await auth.user(token)  # a deleted or disabled user hears nothing more
+            # A deleted or disabled user, or an expired token, hears nothing more.
+            await auth.user_of(claims)
         except Unauthorized as exc:
             await websocket.close(code=POLICY_VIOLATION, reason=exc.message)
             return

@@ -49,6 +49,20 @@ def connect_journal(db: Database, *, wait_for_lock: bool = True) -> JournalConne
     return PostgresJournalConnection(db.driver_url)
 
 
+@contextmanager
+def _committed(cur: Any, begin: str, *setup: str) -> Iterator[Any]:
+    """``begin`` and ``setup`` on ``cur``; COMMIT when the block ends, ROLLBACK if it raises."""
+    cur.execute(begin)
+    try:
+        for statement in setup:
+            cur.execute(statement)
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
+
+
 def is_lock_busy(exc: BaseException) -> bool:
     """``exc`` says a SQLite write met another writer's lock (nothing was written)."""
     text = str(exc)
@@ -69,16 +83,10 @@ class SqliteJournalConnection:
         if durable != self._synchronous_full:
             self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._synchronous_full = durable
-        cur = self._conn.cursor()
         # IMMEDIATE: the write lock first, so rows are stamped in commit order (the live
         # feed finds every change by its time).
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with _committed(self._conn.cursor(), "BEGIN IMMEDIATE") as cur:
             yield cur, time.time()
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._conn.execute(sql, params).fetchall()
@@ -125,18 +133,11 @@ class PostgresJournalConnection:
 
     @contextmanager
     def transaction(self, *, durable: bool) -> Iterator[tuple[_PostgresCursor, float]]:
-        cur = _PostgresCursor(self._conn.cursor())
-        cur.execute("BEGIN")
-        try:
-            if not durable:
-                # Committed without waiting for the WAL flush: a server crash may lose it,
-                # the transaction is never half applied.
-                cur.execute("SET LOCAL synchronous_commit TO OFF")
+        # Not durable: committed without waiting for the WAL flush; a server crash may lose
+        # it, the transaction is never half applied.
+        setup = () if durable else ("SET LOCAL synchronous_commit TO OFF",)
+        with _committed(_PostgresCursor(self._conn.cursor()), "BEGIN", *setup) as cur:
             yield cur, time.time()
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._conn.cursor() as cur:
