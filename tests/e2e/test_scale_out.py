@@ -5,13 +5,16 @@ refused by the lease fence."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import subprocess
+import time
 from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from stepstone.store.database import Database
 from tests.e2e.server import Server, client_for
@@ -54,6 +57,17 @@ def wait_for_go(name: str) -> int:
         time.sleep(0.05)
     effect(f"{name}-by-{os.getpid()}")
     return os.getpid()
+
+
+def stamped() -> float:
+    time.sleep(0.2)
+    return time.time()
+
+
+@workflow(id="ticks")
+async def ticks(ctx: Context) -> None:
+    for number in range(5):
+        await ctx.step.run(f"tick-{number}", stamped)
 
 
 @workflow(id="fenced")
@@ -190,3 +204,67 @@ def test_a_frozen_workers_late_write_is_refused_and_the_new_owner_decides(
     completed = [a for a in step["attempts"] if a["status"] == "completed"]
     assert len(completed) == 1, "the late completion was never recorded"
     assert os.path.exists(project.root / f"started-{first.pid}")
+
+
+def test_a_websocket_on_an_api_process_sees_another_processs_steps_in_order_at_once(
+    home: Any, db: Database, make_project, short_leases: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The API process looks for changes every 30 s on its own: only the notifications of the
+    # worker's commits can bring the messages sooner.
+    monkeypatch.setenv("STEPSTONE_LIVE_POLL_SECONDS", "30")
+    project: Project = make_project(GUARDED)
+    api_server = Server(home, args=("--no-worker",)).start()
+    api = client_for(api_server, db)
+    (worker,) = start_workers(1)
+    token = api.headers["Authorization"].split()[1]
+    arrivals: list[tuple[float, dict[str, Any]]] = []
+    try:
+        with connect(f"ws://127.0.0.1:{api_server.port}/ws?token={token}") as ws:
+            ws.send(json.dumps({"type": "subscribe", "channels": [f"project:{project.id}"]}))
+            assert json.loads(ws.recv(timeout=5))["type"] == "subscribed"
+            run_id = api.post(
+                "/api/workflows", json={"project_id": project.id, "workflow": "ticks"}
+            ).json()["id"]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                message = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+                arrivals.append((time.time(), message))
+                changes = message["data"].get("changes", {})
+                if message["type"] == "workflow.run.updated" and changes.get("status") in (
+                    "completed",
+                    "failed",
+                ):
+                    break
+    finally:
+        api.close()
+        worker.send_signal(signal.SIGTERM)
+        api_server.stop()
+    told = [
+        (m["type"], m["data"]["changes"]["status"] if "changes" in m["data"] else "created")
+        for _, m in arrivals
+        if m["type"].startswith("workflow.run.step.") and m["data"]["run_id"] == run_id
+    ]
+    assert told == [
+        (kind, status)
+        for _ in range(5)
+        for kind, status in (
+            ("workflow.run.step.created", "created"),
+            ("workflow.run.step.updated", "completed"),
+        )
+    ]
+    created = [
+        m["data"]["step"]["key"] for _, m in arrivals if m["type"] == "workflow.run.step.created"
+    ]
+    assert created == [f"tick-{n}" for n in range(5)]
+    delays = [
+        arrived - m["data"]["changes"]["output"]
+        for arrived, m in arrivals
+        if m["type"] == "workflow.run.step.updated"
+    ]
+    assert max(delays) < 5, f"each step was told as it completed, not at the 30 s poll: {delays}"
+    statuses = [
+        m["data"]["changes"]["status"]
+        for _, m in arrivals
+        if m["type"] == "workflow.run.updated" and "status" in m["data"]["changes"]
+    ]
+    assert statuses == ["pending", "running", "completed"]

@@ -7,7 +7,7 @@ import subprocess
 import time
 from typing import Any
 
-from stepstone.live.changes import OVERLAP_SECONDS, RETAIN_SECONDS, Cursors, FeedState, Rows
+from stepstone.live.changes import RETAIN_SECONDS, STEP_MEMORY_SECONDS, FeedState, Rows
 from stepstone.live.messages import MessageType, Outgoing
 from stepstone.store.records import RunSummary, iso, run_summary_record
 
@@ -103,7 +103,7 @@ def run_statuses(messages: list[Outgoing]) -> list[str]:
 
 
 def test_a_step_first_seen_completed_is_announced_running_then_completed() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     messages = look(state, steps=[step_row(status="completed", updated_at=T0 + 1)])
 
     assert story(messages) == [(CREATED, "running"), (UPDATED, "completed")]
@@ -118,7 +118,7 @@ def test_a_step_first_seen_completed_is_announced_running_then_completed() -> No
 
 
 def test_a_step_seen_at_a_higher_attempt_is_sent_running_before_its_end() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     look(state, steps=[step_row(status="failed", updated_at=T0 + 1)])
     retried = step_row(status="completed", attempt=2, started_at=T0 + 5, updated_at=T0 + 6)
 
@@ -135,13 +135,13 @@ def test_a_step_seen_at_a_higher_attempt_is_sent_running_before_its_end() -> Non
 
 
 def test_a_step_row_read_again_unchanged_sends_nothing() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     assert look(state, steps=[step_row()])
     assert look(state, steps=[step_row()]) == []
 
 
 def test_run_statuses_go_out_with_their_events_in_order_though_the_row_is_ahead() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     events = [
         event_row(1, "workflow_created"),
         event_row(2, "workflow_started"),
@@ -157,7 +157,7 @@ def test_run_statuses_go_out_with_their_events_in_order_though_the_row_is_ahead(
 
 
 def test_a_run_row_ahead_of_its_status_event_holds_the_status_until_the_event() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     look(state, runs=[run_row("pending")], events=[event_row(1, "workflow_created")])
 
     early = look(state, runs=[run_row("running", updated_at=T0 + 1)])
@@ -168,7 +168,7 @@ def test_a_run_row_ahead_of_its_status_event_holds_the_status_until_the_event() 
 
 
 def test_an_observed_run_sends_its_status_at_once_and_no_older_row_repeats_it() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     look(state, runs=[run_row("running")], events=[event_row(1, "workflow_started")])
     paused = run_row("paused", paused_at=T0 + 10, updated_at=T0 + 10)
 
@@ -182,7 +182,7 @@ def test_an_observed_run_sends_its_status_at_once_and_no_older_row_repeats_it() 
 
 
 def test_output_comes_before_its_steps_update_and_steps_before_the_runs_own() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     look(state, runs=[run_row()], steps=[step_row()], events=[event_row(1, "workflow_started")])
 
     messages = look(
@@ -210,7 +210,7 @@ def test_a_run_whose_holder_died_is_announced_not_live_once() -> None:
             owner_pid=holder.pid,
             updated_at=stamp,
         )
-        state = FeedState(Cursors())
+        state = FeedState()
         sent = look(state, runs=[running], now=None)
         assert changes(sent[0])["is_live"] is True
         assert state.liveness_messages([running]) == []
@@ -227,7 +227,7 @@ def test_a_run_whose_holder_died_is_announced_not_live_once() -> None:
 def test_a_run_whose_lease_ran_out_is_announced_not_live_once() -> None:
     stamp = time.time()
     running = run_row(lease_owner="w#1", lease_expires_at=stamp + 60, owner_host="elsewhere")
-    state = FeedState(Cursors())
+    state = FeedState()
     look(state, runs=[running])
 
     assert [changes(m) for m in state.liveness_messages([running], now=stamp + 61)] == [
@@ -238,19 +238,20 @@ def test_a_run_whose_lease_ran_out_is_announced_not_live_once() -> None:
 
 def test_liveness_is_told_only_of_runs_already_sent_whole() -> None:
     expired = run_row(lease_owner="w#1", lease_expires_at=T0 - 1, owner_host="elsewhere")
-    state = FeedState(Cursors())
+    state = FeedState()
     assert state.liveness_messages([expired], now=T0) == []  # never seen
     look(state)  # (the first look also sweeps what is quiet, which would hide the next one)
     look(state, events=[event_row(1, "workflow_started")])
     assert state.liveness_messages([expired], now=T0) == []  # seen through an event only
 
 
-def test_a_step_quiet_past_the_read_window_is_sent_whole_running_first_when_it_ends() -> None:
-    state = FeedState(Cursors())
+def test_a_step_quiet_past_step_memory_seconds_is_sent_whole_running_first_when_it_ends() -> None:
+    state = FeedState()
     first = look(state, steps=[step_row(1)])
-    look(state, steps=[step_row(2, updated_at=T0 + 5)], now=T0 + 5)  # step 1 falls behind
+    later = T0 + STEP_MEMORY_SECONDS + 1
+    look(state, steps=[step_row(2, updated_at=later)], now=later)  # step 1 is forgotten
 
-    messages = look(state, steps=[step_row(1, status="completed", updated_at=T0 + 6)])
+    messages = look(state, steps=[step_row(1, status="completed", updated_at=later)], now=later)
 
     assert story(messages) == [(UPDATED, "running"), (UPDATED, "completed")]
     announced: Any = first[0].data
@@ -258,7 +259,7 @@ def test_a_step_quiet_past_the_read_window_is_sent_whole_running_first_when_it_e
 
 
 def test_runs_and_steps_quiet_past_retain_seconds_are_forgotten_and_sent_whole_again() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     created = [event_row(1, "workflow_created")]
     look(state, runs=[run_row("pending")], steps=[step_row(1)], events=created)
     later = T0 + RETAIN_SECONDS + 1
@@ -279,31 +280,8 @@ def test_runs_and_steps_quiet_past_retain_seconds_are_forgotten_and_sent_whole_a
     assert set(changes(messages[-1])) == set(RunSummary.__annotations__) - {"updated_at"}
 
 
-def test_the_cursors_move_past_what_was_read_and_the_next_look_overlaps_the_past() -> None:
-    state = FeedState(Cursors(runs_since=T0 - 10, steps_since=T0 - 10, event_id=5, log_id=2))
-
-    look(
-        state,
-        runs=[run_row(updated_at=T0 + 2), run_row(id="run-2", updated_at=T0)],
-        steps=[step_row(1, updated_at=T0), step_row(2, updated_at=T0 + 1)],
-        events=[event_row(7, "annotation"), event_row(9, "annotation")],
-        logs=[log_row(3, "a"), log_row(4, "b")],
-    )
-    moved = state.cursors
-    look(state)
-
-    assert moved == Cursors(runs_since=T0 + 2, steps_since=T0 + 1, event_id=9, log_id=4)
-    assert state.cursors == moved
-    assert moved.read_from() == Cursors(
-        runs_since=T0 + 2 - OVERLAP_SECONDS,
-        steps_since=T0 + 1 - OVERLAP_SECONDS,
-        event_id=9,
-        log_id=4,
-    )
-
-
 def test_messages_carry_the_runs_user_and_its_channels_most_specific_first() -> None:
-    state = FeedState(Cursors())
+    state = FeedState()
     messages = look(
         state,
         runs=[run_row()],
@@ -323,7 +301,7 @@ def test_a_running_run_quiet_past_retain_seconds_is_still_told_when_its_holder_d
     running = run_row(
         lease_owner="w#1", lease_expires_at=stamp + 60, owner_host="elsewhere", updated_at=stamp
     )
-    state = FeedState(Cursors())
+    state = FeedState()
     look(state, runs=[running], now=stamp)
     later = stamp + RETAIN_SECONDS + 1
     look(state, now=later)  # the run is mid-sleep: its row does not change

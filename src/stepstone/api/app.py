@@ -110,6 +110,7 @@ def create_app(
         finally:
             # Running steps are ended and their runs left resumable.
             stop.set()
+            feed.wake()
             await asyncio.gather(*tasks, return_exceptions=True)
             if worker is not None:
                 worker.close()

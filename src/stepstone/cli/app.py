@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from stepstone.cli import processes, projects, runs, users
+from stepstone.cli import db, processes, projects, runs, users
 from stepstone.cli.common import err_console
 from stepstone.errors import StepstoneError
 
@@ -20,8 +20,10 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 project_app = typer.Typer(help="Register and list projects.", no_args_is_help=True)
+db_app = typer.Typer(help="Move the database (SQLite to PostgreSQL).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
+app.add_typer(db_app, name="db")
 
 for user_command in (
     users.user_create,
@@ -34,6 +36,7 @@ for user_command in (
 project_app.command("add")(projects.project_add)
 project_app.command("list")(projects.project_list)
 app.command("workflows")(projects.workflows)
+db_app.command("copy")(db.db_copy)
 
 for command in (runs.run, runs.runs, runs.show, runs.resume, runs.pause, runs.cancel, runs.logs):
     app.command(command.__name__)(command)

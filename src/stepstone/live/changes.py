@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,31 +39,12 @@ from stepstone.vocabulary import RUN_STATUS_BY_EVENT, RunStatus, StepStatus
 
 Rows = Sequence[Row]
 
-OVERLAP_SECONDS = 1.0
-"""Rows are stamped before their transaction commits, so a row may become visible with a
-stamp a little older than the newest one seen: every look re-reads this much of the past
-and sends only what differs from what was sent."""
+STEP_MEMORY_SECONDS = 60.0
+"""What was sent of a step is kept this long after its last change, to send its next change
+as a difference (a step quiet longer is sent whole)."""
 RETAIN_SECONDS = 3600.0
-"""Runs (but running ones) and steps quiet this long are forgotten; their next change is
-sent whole."""
-
-
-@dataclass(frozen=True)
-class Cursors:
-    """How far the feed has read: rows changed since these stamps, after these ids."""
-
-    runs_since: float = 0.0
-    steps_since: float = 0.0
-    event_id: int = 0
-    log_id: int = 0
-
-    def read_from(self) -> Cursors:
-        """Where the next look starts (a little in the past, see OVERLAP_SECONDS)."""
-        return replace(
-            self,
-            runs_since=self.runs_since - OVERLAP_SECONDS,
-            steps_since=self.steps_since - OVERLAP_SECONDS,
-        )
+"""Runs (but running ones) and announced steps quiet this long are forgotten; their next
+change is sent whole."""
 
 
 def _diff(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,8 +56,7 @@ def _diff(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[st
 class FeedState:
     """What was sent so far, and the messages for what changed since."""
 
-    def __init__(self, cursors: Cursors) -> None:
-        self.cursors = cursors
+    def __init__(self) -> None:
         self._runs: dict[str, dict[str, Any]] = {}
         self._run_stamps: dict[str, float] = {}
         self._steps: dict[int, tuple[float, dict[str, Any]]] = {}
@@ -88,7 +67,7 @@ class FeedState:
     def messages(
         self, runs: Rows, steps: Rows, events: Rows, logs: Rows, *, now: float | None = None
     ) -> list[Outgoing]:
-        """The messages for rows just read, and the cursors moved past them."""
+        """The messages for rows just read."""
         # Output, then steps, then events, then the run: a step's lines arrive before its
         # completion, and the steps before the run's own end.
         messages = self._log_messages(logs)
@@ -96,17 +75,7 @@ class FeedState:
         for event in events:
             messages += self._event_messages(event)
         messages += self._run_messages(runs)
-        cursors = self.cursors
-        self.cursors = Cursors(
-            max([cursors.runs_since, *(r["updated_at"] for r in runs)]),
-            max([cursors.steps_since, *(s["updated_at"] or 0.0 for s in steps)]),
-            events[-1]["id"] if events else cursors.event_id,
-            logs[-1]["id"] if logs else cursors.log_id,
-        )
-        self._forget(
-            steps_horizon=self.cursors.steps_since - OVERLAP_SECONDS,
-            now=time.time() if now is None else now,
-        )
+        self._forget(now=time.time() if now is None else now)
         return messages
 
     def observed(self, run: RunSummary) -> list[Outgoing]:
@@ -265,10 +234,11 @@ class FeedState:
             )
         return messages
 
-    def _forget(self, *, steps_horizon: float, now: float) -> None:
-        """Drop what is remembered of steps quiet since ``steps_horizon`` (they are not read
-        again), and of runs and announced steps quiet for ``RETAIN_SECONDS``: the next
-        change of one of those is sent whole."""
+    def _forget(self, *, now: float) -> None:
+        """Drop what is remembered of steps quiet for ``STEP_MEMORY_SECONDS``, and of runs
+        and announced steps quiet for ``RETAIN_SECONDS``: the next change of one of those is
+        sent whole."""
+        steps_horizon = now - STEP_MEMORY_SECONDS
         for step_id in [i for i, (stamp, _) in self._steps.items() if stamp < steps_horizon]:
             del self._steps[step_id]
         if now - self._forgotten_at < RETAIN_SECONDS / 10:

@@ -1,9 +1,10 @@
 """The live feed: publishes the journal's changes as WebSocket messages (SPEC 6).
 
 Every writer (this process's worker, the CLI, other workers) only writes rows; the feed
-reads what changed since its last look and publishes it, so messages follow the rows
-whichever process wrote them. Writes made in this process wake the feed at once; the rest
-are found by polling. What to send is decided by ``changes.FeedState``.
+reads what changed since its last look (``store.changes``) and publishes it, so messages
+follow the rows whichever process wrote them. Writes made in this process wake the feed at
+once; on PostgreSQL so do other processes' commits (``store.notifications``); the rest are
+found by polling. What to send is decided by ``changes.FeedState``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import logging
 import time
 
 from stepstone.live.bus import EventBus
-from stepstone.live.changes import Cursors, FeedState, Rows
+from stepstone.live.changes import FeedState, Rows
 from stepstone.live.messages import Outgoing
 from stepstone.store import changes
+from stepstone.store.changes import Changes
 from stepstone.store.database import Database
+from stepstone.store.notifications import listen_for_changes
 from stepstone.store.records import RunSummary
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ class ChangeFeed:
         self._bus = bus
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._reader = changes.change_reader(db)
         self._state: FeedState | None = None
         self._liveness_at = 0.0
 
@@ -39,21 +43,29 @@ class ChangeFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish changes until ``stop`` is set."""
-        state = self._state = FeedState(await asyncio.to_thread(self._latest))
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-            self._wake.clear()
-            try:
-                rows = await asyncio.to_thread(self._read, state.cursors.read_from())
-                messages = state.messages(*rows)
-                if time.monotonic() - self._liveness_at >= LIVENESS_SECONDS:
-                    self._liveness_at = time.monotonic()
-                    messages += state.liveness_messages(await asyncio.to_thread(self._running))
-            except Exception:
-                log.exception("reading journal changes failed; trying again")
-                continue
-            self._publish(messages)
+        await asyncio.to_thread(self._start)
+        state = self._state = FeedState()
+        listener = asyncio.create_task(listen_for_changes(self._db, self.wake))
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                self._wake.clear()
+                try:
+                    read = await asyncio.to_thread(self._read)
+                    messages = state.messages(read.runs, read.steps, read.events, read.logs)
+                    if time.monotonic() - self._liveness_at >= LIVENESS_SECONDS:
+                        self._liveness_at = time.monotonic()
+                        running = await asyncio.to_thread(self._running)
+                        messages += state.liveness_messages(running)
+                except Exception:
+                    log.exception("reading journal changes failed; trying again")
+                    continue
+                self._publish(messages)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     def observe_run(self, run: RunSummary) -> None:
         """A run as a use case of this process just left it: publish its change now (see
@@ -65,19 +77,15 @@ class ChangeFeed:
         for message in messages:
             self._bus.publish(message)
 
-    def _latest(self) -> Cursors:
+    def _start(self) -> None:
         with self._db.read() as conn:
-            return Cursors(*changes.latest_cursors_txn(conn))
+            self._reader.start_txn(conn)
 
-    def _read(self, since: Cursors) -> tuple[Rows, Rows, Rows, Rows]:
-        """What changed since the cursors (in a thread; touches no state)."""
+    def _read(self) -> Changes:
+        """What changed since the last look (in a thread; the loop touches the reader only
+        through here, one look at a time)."""
         with self._db.read() as conn:
-            return (
-                changes.runs_updated_since_txn(conn, since.runs_since),
-                changes.steps_updated_since_txn(conn, since.steps_since),
-                changes.events_after_txn(conn, since.event_id),
-                changes.logs_after_txn(conn, since.log_id),
-            )
+            return self._reader.read_txn(conn)
 
     def _running(self) -> Rows:
         with self._db.read() as conn:

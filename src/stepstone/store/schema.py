@@ -59,6 +59,9 @@ projects = Table(
     # The definition files as last imported (names, sizes, times): unchanged files need no
     # new import when a run starts or resumes.
     Column("definitions_signature", Text, nullable=True),
+    # At most this many runs of the project execute at once, across every worker (None: no
+    # limit); queued runs beyond it wait their turn.
+    Column("max_concurrent_runs", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
 )
 
@@ -131,7 +134,11 @@ workflow_runs = Table(
     Column("paused_at", Float, nullable=True),
     Column("cancelled_at", Float, nullable=True),
     Column("updated_at", Float, nullable=False),
+    # The PostgreSQL transaction that last wrote the row (see migration 0008): the live
+    # feed's cursor there. Empty on SQLite.
+    Column("change_tx", BigInteger, nullable=True),
     Index("ix_workflow_runs_status_created", "status", "created_at"),
+    Index("ix_workflow_runs_change_tx", "change_tx"),
     Index("ix_workflow_runs_project_created", "project_id", "created_at"),
     Index("ix_workflow_runs_lease_owner", "lease_owner"),
     Index("ix_workflow_runs_updated_at", "updated_at"),
@@ -162,7 +169,11 @@ workflow_steps = Table(
     Column("completed_at", Float, nullable=True),
     # When the row last changed: the live feed reads what changed since its last look.
     Column("updated_at", Float, nullable=True),
+    # The PostgreSQL transaction that last wrote the row (see migration 0008): the live
+    # feed's cursor there. Empty on SQLite.
+    Column("change_tx", BigInteger, nullable=True),
     UniqueConstraint("run_id", "key"),
+    Index("ix_workflow_steps_change_tx", "change_tx"),
     Index("ix_workflow_steps_updated_at", "updated_at"),
 )
 
@@ -198,7 +209,11 @@ run_events = Table(
     # execution: the unique index makes the second write of the same note a no-op.
     Column("dedupe_key", String(200), nullable=True),
     Column("created_at", Float, nullable=False),
+    # The PostgreSQL transaction that last wrote the row (see migration 0008): the live
+    # feed's cursor there. Empty on SQLite.
+    Column("change_tx", BigInteger, nullable=True),
     Index("ix_run_events_run", "run_id", "id"),
+    Index("ix_run_events_change_tx", "change_tx"),
     UniqueConstraint("run_id", "dedupe_key", name="uq_run_events_run_id_dedupe_key"),
 )
 
@@ -212,7 +227,11 @@ step_logs = Table(
     Column("stream", String(16), nullable=False),
     Column("line", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    # The PostgreSQL transaction that last wrote the row (see migration 0008): the live
+    # feed's cursor there. Empty on SQLite.
+    Column("change_tx", BigInteger, nullable=True),
     Index("ix_step_logs_run", "run_id", "id"),
+    Index("ix_step_logs_change_tx", "change_tx"),
 )
 
 run_artifacts = Table(
