@@ -223,6 +223,14 @@ def test_projects_can_be_registered_renamed_and_listed(api: httpx.Client, tmp_pa
     assert definitions["errors"][0]["file_path"] == ".stepstone/workflows/bad.py"
     renamed = api.patch(f"/api/projects/{project_id}", json={"name": "renamed"})
     assert renamed.json()["name"] == "renamed"
+    assert renamed.json()["max_concurrent_runs"] is None
+    limited = api.patch(f"/api/projects/{project_id}", json={"max_concurrent_runs": 3})
+    assert (limited.json()["name"], limited.json()["max_concurrent_runs"]) == ("renamed", 3)
+    for bad in ({"max_concurrent_runs": 0}, {"name": None}, {"name": ""}):
+        refused = api.patch(f"/api/projects/{project_id}", json=bad)
+        assert refused.status_code == 400, (bad, refused.text)
+    lifted = api.patch(f"/api/projects/{project_id}", json={"max_concurrent_runs": None})
+    assert (lifted.json()["name"], lifted.json()["max_concurrent_runs"]) == ("renamed", None)
     assert api.post("/api/projects", json={"path": str(root)}).status_code == 400
     assert api.delete(f"/api/projects/{project_id}").status_code == 204
     assert api.get(f"/api/projects/{project_id}").status_code == 404

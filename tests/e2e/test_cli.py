@@ -172,6 +172,20 @@ def test_projects_are_listed_and_a_second_registration_is_refused(make_project) 
     assert_one_line_error(run_cli("project", "add", "/no/such/dir"), "is not a directory")
 
 
+def test_a_projects_limit_of_runs_at_once_is_set_and_lifted(make_project) -> None:
+    project: Project = make_project(COUNTED)
+    limited = run_cli("project", "set", project.name, "--max-concurrent-runs", "2", check=True)
+    assert limited.stdout.strip().endswith("at most 2 runs at once")
+    shown = json.loads(run_cli("project", "list", "--json", check=True).stdout)
+    assert shown[0]["max_concurrent_runs"] == 2
+    assert_one_line_error(
+        run_cli("project", "set", project.name, "--max-concurrent-runs", "3", "--no-limit"),
+        "not both",
+    )
+    lifted = run_cli("project", "set", project.id, "--no-limit", "--json", check=True)
+    assert json.loads(lifted.stdout)["max_concurrent_runs"] is None
+
+
 def test_users_are_created_with_a_hashed_password_never_given_as_an_argument(db) -> None:
     with_password = {"STEPSTONE_PASSWORD": "s3cret-pass"}
     created = run_cli("user", "create", "--email", "dev@example.com", env=with_password)

@@ -70,6 +70,17 @@ async def ticks(ctx: Context) -> None:
         await ctx.step.run(f"tick-{number}", stamped)
 
 
+def spanned() -> None:
+    started = time.time()
+    time.sleep(0.4)
+    effect(f"span:{started}:{time.time()}")
+
+
+@workflow(id="limited")
+async def limited(ctx: Context) -> None:
+    await ctx.step.run("work", spanned)
+
+
 @workflow(id="fenced")
 async def fenced(ctx: Context) -> int:
     return await ctx.step.run("slow", wait_for_go, "slow")
@@ -268,3 +279,33 @@ def test_a_websocket_on_an_api_process_sees_another_processs_steps_in_order_at_o
         if m["type"] == "workflow.run.updated" and "status" in m["data"]["changes"]
     ]
     assert statuses == ["pending", "running", "completed"]
+
+
+def test_a_projects_limit_of_runs_at_once_holds_across_worker_processes(
+    home: Any, db: Database, make_project, short_leases: None
+) -> None:
+    project: Project = make_project(GUARDED)
+    api_server = Server(home, args=("--no-worker",)).start()
+    api = client_for(api_server, db)
+    limit = api.patch(f"/api/projects/{project.id}", json={"max_concurrent_runs": 2})
+    assert limit.json()["max_concurrent_runs"] == 2
+    workers = start_workers(2)
+    try:
+        for _ in range(8):
+            api.post("/api/workflows", json={"project_id": project.id, "workflow": "limited"})
+        wait_for(
+            lambda: all(r["status"] == "completed" for r in runs_of(api)),
+            60,
+            "every run to complete",
+        )
+    finally:
+        api.close()
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        api_server.stop()
+    spans = [
+        tuple(map(float, e.split(":")[1:])) for e in project.effects() if e.startswith("span:")
+    ]
+    assert len(spans) == 8
+    at_once = max(sum(1 for s, e in spans if s <= moment < e) for moment, _ in spans)
+    assert at_once == 2, "never more than the limit, and the limit is used"

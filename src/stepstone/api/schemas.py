@@ -74,13 +74,26 @@ class LoginResponse(BaseModel):
     user: User
 
 
+MaxConcurrentRuns = Field(
+    default=None,
+    ge=1,
+    le=100_000,
+    description="At most this many of the project's runs execute at once, across every worker;"
+    " null: no limit.",
+)
+
+
 class ProjectCreate(RequestBody):
     path: str = Field(min_length=1, max_length=4096)
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    max_concurrent_runs: int | None = MaxConcurrentRuns
 
 
 class ProjectUpdate(RequestBody):
-    name: str = Field(min_length=1, max_length=200)
+    """The fields given are changed; the others are left as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    max_concurrent_runs: int | None = MaxConcurrentRuns
 
 
 class RunCreate(RequestBody):

@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-project_app = typer.Typer(help="Register and list projects.", no_args_is_help=True)
+project_app = typer.Typer(help="Register, list and set up projects.", no_args_is_help=True)
 db_app = typer.Typer(help="Move the database (SQLite to PostgreSQL).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
@@ -35,6 +35,7 @@ for user_command in (
     user_app.command(user_command.__name__.removeprefix("user_"))(user_command)
 project_app.command("add")(projects.project_add)
 project_app.command("list")(projects.project_list)
+project_app.command("set")(projects.project_set)
 app.command("workflows")(projects.workflows)
 db_app.command("copy")(db.db_copy)
 

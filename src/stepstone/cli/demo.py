@@ -58,7 +58,7 @@ def ensure_sample_project(db: Database, home: Path) -> SampleProject:
         # Registered before the demo made its own copy (at the package's folder, say): that
         # registration keeps its runs under another name.
         old_name = f"{SAMPLE_NAME}-old-{registered['id'][:8]}"
-        project_services.rename_project(db, registered["id"], old_name)
+        project_services.update_project(db, registered["id"], name=old_name)
         notes.append(
             f"the sample project registered at {registered['path']} is now named {old_name}; "
             f"{SAMPLE_NAME} is the copy at {folder}"

@@ -6,7 +6,7 @@ import contextlib
 import json
 import stat
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +23,12 @@ from stepstone.store.secret_args import SecretArgs
 
 
 def add_project(
-    db: Database, path: str | Path, *, name: str | None = None, user_id: str | None = None
+    db: Database,
+    path: str | Path,
+    *,
+    name: str | None = None,
+    user_id: str | None = None,
+    max_concurrent_runs: int | None = None,
 ) -> Project:
     """Register a directory as a project and discover its workflows."""
     directory = resolved_path(path)
@@ -39,6 +44,9 @@ def add_project(
                 )
         try:
             project_id = store.insert_project_txn(conn, project_name, str(directory), user_id)
+            if max_concurrent_runs is not None:
+                _check_limit(max_concurrent_runs)
+                store.update_project_txn(conn, project_id, max_concurrent_runs=max_concurrent_runs)
         except IntegrityError as exc:
             raise InvalidInput(f"project {project_name!r} is already registered") from exc
         project = store.find_project_txn(conn, id=project_id)
@@ -166,16 +174,35 @@ def list_definitions(
     }
 
 
-def rename_project(db: Database, project_id: str, name: str) -> Project:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a project needs a name")
+UNCHANGED: Any = object()
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise InvalidInput("max_concurrent_runs must be at least 1 (or none: no limit)")
+
+
+def update_project(
+    db: Database, project_id: str, *, name: str | None = None, max_concurrent_runs: Any = UNCHANGED
+) -> Project:
+    """Rename the project (``name``) and/or set its limit of runs executing at once
+    (``max_concurrent_runs``, None: no limit); what is not given stays."""
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = name.strip()
+        if not values["name"]:
+            raise InvalidInput("a project needs a name")
+    if max_concurrent_runs is not UNCHANGED:
+        _check_limit(max_concurrent_runs)
+        values["max_concurrent_runs"] = max_concurrent_runs
     with db.transaction() as conn:
         project = _project_by_id_txn(conn, project_id)
-        other = store.find_project_txn(conn, name=name)
-        if other is not None and other["id"] != project["id"]:
-            raise InvalidInput(f"a project named {name!r} exists already")
-        store.update_project_txn(conn, project["id"], name=name)
+        if "name" in values:
+            other = store.find_project_txn(conn, name=values["name"])
+            if other is not None and other["id"] != project["id"]:
+                raise InvalidInput(f"a project named {values['name']!r} exists already")
+        if values:
+            store.update_project_txn(conn, project["id"], **values)
         return project_record(_project_by_id_txn(conn, project_id))
 
 

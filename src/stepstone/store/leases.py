@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, update
+from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 
 from stepstone.store.runs import add_event_txn
-from stepstone.store.schema import workflow_runs
+from stepstone.store.schema import projects, workflow_runs
 from stepstone.vocabulary import EventType, RunStatus
 
 FENCE_SQL = (
@@ -56,26 +56,59 @@ def _leased(holder: LeaseHolder, now: float) -> dict[str, Any]:
     }
 
 
+def _live_runs_of_project(project_id: Any, now: float) -> Any:
+    """How many runs of the project a worker holds now (a lease that ran out holds none)."""
+    held = workflow_runs.alias("held")
+    return (
+        select(func.count())
+        .select_from(held)
+        .where(
+            held.c.project_id == project_id,
+            held.c.status == RunStatus.RUNNING,
+            held.c.lease_expires_at > now,
+        )
+        .scalar_subquery()
+    )
+
+
 def claim_next_run_txn(conn: Connection, holder: LeaseHolder) -> str | None:
-    """Take the oldest queued run for ``holder``; ``None`` when none is queued. The status
+    """Take the oldest queued run for ``holder`` whose project is below its limit of runs
+    at once (``projects.max_concurrent_runs``); ``None`` when there is none. The status
     check sits in the UPDATE itself, so two workers can never both take a run; on
     PostgreSQL a run another worker is taking is skipped (``FOR UPDATE SKIP LOCKED``), so
     concurrent workers take different runs instead of waiting for each other (SQLite has one
-    writer at a time anyway)."""
+    writer at a time anyway). A limited project's row is locked while its count is checked
+    again: two workers cannot both take its last place."""
     now = time.time()
-    candidate = (
-        select(workflow_runs.c.id)
-        .where(workflow_runs.c.status == RunStatus.PENDING)
-        .order_by(workflow_runs.c.created_at)
+    runs = workflow_runs.c
+    limit = projects.c.max_concurrent_runs
+    candidate = conn.execute(
+        select(runs.id, runs.project_id, limit)
+        .join(projects, projects.c.id == runs.project_id)
+        .where(
+            runs.status == RunStatus.PENDING,
+            or_(limit.is_(None), _live_runs_of_project(runs.project_id, now) < limit),
+        )
+        .order_by(runs.created_at)
         .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+        .with_for_update(skip_locked=True, of=workflow_runs)
+    ).first()
+    if candidate is None:
+        return None
+    run_id, project_id, project_limit = candidate
+    if project_limit is not None:
+        # FOR NO KEY UPDATE: claims of the project wait for each other, not for runs being
+        # added to it (their foreign key takes a KEY SHARE lock).
+        lock = select(projects.c.id).where(projects.c.id == project_id)
+        conn.execute(lock.with_for_update(key_share=True))
+        held = conn.execute(select(_live_runs_of_project(project_id, now))).scalar_one()
+        if held >= project_limit:
+            return None  # another worker took the last place meanwhile: look again later
     row = conn.execute(
         update(workflow_runs)
-        .where(workflow_runs.c.id == candidate, workflow_runs.c.status == RunStatus.PENDING)
+        .where(runs.id == run_id, runs.status == RunStatus.PENDING)
         .values(**_leased(holder, now))
-        .returning(workflow_runs.c.id)
+        .returning(runs.id)
     ).first()
     if row is None:
         return None

@@ -42,6 +42,8 @@ class Project(TypedDict):
     name: str
     path: str
     user_id: str | None
+    max_concurrent_runs: int | None
+    """At most this many of its runs execute at once, across every worker (None: no limit)."""
     created_at: str | None
 
 
@@ -217,6 +219,7 @@ def project_record(project: Row) -> Project:
         "name": project["name"],
         "path": project["path"],
         "user_id": project["user_id"],
+        "max_concurrent_runs": project["max_concurrent_runs"],
         "created_at": iso(project["created_at"]),
     }
 

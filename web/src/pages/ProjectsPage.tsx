@@ -68,6 +68,12 @@ export function ProjectsPage() {
                     <div>{project.name}</div>
                     <div className="mono faint ellipsis">{project.path}</div>
                   </div>
+                  {project.max_concurrent_runs !== null && (
+                    <span className="muted">
+                      at most {project.max_concurrent_runs} run
+                      {project.max_concurrent_runs === 1 ? "" : "s"} at once
+                    </span>
+                  )}
                   <span className="muted">{formatDateTime(project.created_at)}</span>
                 </Link>
               </li>

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from stepstone.api.auth import AdminUser, CurrentUser
 from stepstone.api.schemas import ProjectCreate, ProjectUpdate, error_responses
+from stepstone.errors import InvalidInput
 from stepstone.services import projects as services
 from stepstone.store.records import DefinitionList, Project
 
@@ -23,7 +24,13 @@ def list_projects(request: Request, _user: CurrentUser) -> list[Project]:
 def create_project(body: ProjectCreate, request: Request, user: AdminUser) -> Project:
     """Register a directory as a project and discover its workflows (admins only: the
     server imports and runs the code under it)."""
-    return services.add_project(request.app.state.db, body.path, name=body.name, user_id=user["id"])
+    return services.add_project(
+        request.app.state.db,
+        body.path,
+        name=body.name,
+        user_id=user["id"],
+        max_concurrent_runs=body.max_concurrent_runs,
+    )
 
 
 @router.get("/{project_id}", response_model=Project, responses=NOT_FOUND)
@@ -36,8 +43,12 @@ def get_project(project_id: str, request: Request, _user: CurrentUser) -> Projec
 def update_project(
     project_id: str, body: ProjectUpdate, request: Request, _user: AdminUser
 ) -> Project:
-    """Rename a project (admins only)."""
-    return services.rename_project(request.app.state.db, project_id, body.name)
+    """Rename a project or change its limit of runs at once (admins only); a field left out
+    stays as it is."""
+    changes = body.model_dump(include=body.model_fields_set)
+    if changes.get("name", "") is None:
+        raise InvalidInput("a project needs a name")
+    return services.update_project(request.app.state.db, project_id, **changes)
 
 
 @router.delete("/{project_id}", status_code=204, responses=error_responses(403, 404, 409))

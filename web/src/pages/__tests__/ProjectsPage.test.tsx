@@ -9,6 +9,7 @@ const project: Project = {
   name: "parser",
   path: "/work/parser",
   user_id: "user-1",
+  max_concurrent_runs: null,
   created_at: "2026-11-30T10:00:00Z",
 };
 
@@ -34,6 +35,21 @@ describe("ProjectsPage", () => {
     expect(await screen.findByRole("form", { name: "Add project" })).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Add project" })).toBeInTheDocument();
     expect(screen.queryByText(NOTE)).not.toBeInTheDocument();
+  });
+
+  it("shows a project's limit of runs at once, and nothing for a project without one", async () => {
+    mockFetch(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/api/auth/me") return jsonResponse(admin);
+      if (path === "/api/projects") {
+        const limited = { ...project, id: "proj-2", name: "limited", max_concurrent_runs: 2 };
+        return jsonResponse([project, limited]);
+      }
+      return errorResponse(404, "not_found", path);
+    });
+    renderWithApp(<ProjectsPage />);
+    expect(await screen.findByText("at most 2 runs at once")).toBeTruthy();
+    expect(screen.getAllByText(/runs? at once/)).toHaveLength(1);
   });
 
   it("shows a member a note instead of the form", async () => {
