@@ -56,9 +56,11 @@ format: install
 bench: install
 	$(BIN)/python -m bench.run
 
-# 300 runs killed at random moments and recovered (make test runs 30); report in bench/CHAOS.md.
+# 300 runs killed at random moments and recovered, on SQLite then on PostgreSQL (make test
+# runs 30 on each); reports in bench/CHAOS.md and bench/CHAOS-postgresql.md.
 chaos: install
 	$(BIN)/python -m tests.chaos --trials 300
+	$(BIN)/python -m tests.chaos --trials 300 --database postgresql
 
 demo: install web
 	$(BIN)/stepstone demo

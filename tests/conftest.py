@@ -15,9 +15,10 @@ from tests.databases import fresh_postgres_database, postgres_unreachable
 from tests.helpers import Project, end_spawned
 
 SLOW_TIERS = [Path(__file__).parent / "e2e", Path(__file__).parent / "chaos"]
-BOTH_DATABASES_TIERS = [Path(__file__).parent / tier for tier in ("unit", "integration", "e2e")]
-"""Tests here that use the database run on SQLite and on PostgreSQL. The chaos harness builds
-SQLite homes of its own; its PostgreSQL trials are still to come (issue 11)."""
+BOTH_DATABASES_TIERS = [
+    Path(__file__).parent / tier for tier in ("unit", "integration", "e2e", "chaos")
+]
+"""Tests here that use the database run on SQLite and on PostgreSQL."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

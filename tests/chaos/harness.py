@@ -146,7 +146,9 @@ class Tally:
 class Chaos:
     """A Stepstone home with one project holding the chaos workflow."""
 
-    def __init__(self, root: Path, rng: random.Random, tally: Tally) -> None:
+    def __init__(
+        self, root: Path, rng: random.Random, tally: Tally, database_url: str | None = None
+    ) -> None:
         self.root = root
         self.rng = rng
         self.tally = tally
@@ -163,8 +165,13 @@ class Chaos:
             "STEPSTONE_POLL_SECONDS": "0.05",
             "COLUMNS": "200",
         }
-        self.env.pop("STEPSTONE_DATABASE_URL", None)
-        self.db = Database.open(f"sqlite:///{self.home / 'stepstone.db'}")
+        if database_url is None:
+            self.env.pop("STEPSTONE_DATABASE_URL", None)
+        else:
+            self.env["STEPSTONE_DATABASE_URL"] = database_url
+        self.db = Database.open(
+            database_url or f"sqlite:///{self.home / 'stepstone.db'}", files_dir=self.home
+        )
         self.project_id = add_project(self.db, self.project, name="chaos")["id"]
         self._spawned = 0
 
@@ -244,11 +251,17 @@ class Chaos:
 
 
 def run_trials(
-    root: Path, trials: int, *, seed: int = 0, progress: Callable[[str], None] | None = None
+    root: Path,
+    trials: int,
+    *,
+    seed: int = 0,
+    database_url: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Tally:
-    """``trials`` chaos trials in a fresh home under ``root``."""
+    """``trials`` chaos trials in a fresh home under ``root``, on its embedded SQLite file
+    or on the (empty) database at ``database_url``."""
     tally = Tally()
-    chaos = Chaos(root, random.Random(seed), tally)
+    chaos = Chaos(root, random.Random(seed), tally, database_url)
     began = time.monotonic()
     try:
         for number in range(1, trials + 1):
