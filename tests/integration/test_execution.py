@@ -345,3 +345,40 @@ async def leaves_a_child(ctx: Context) -> str:
             break
         await asyncio.sleep(0.05)
     assert not process_alive(child)
+
+
+NUL_FLOW = """
+def nul_error() -> None:
+    raise ValueError("bad\\x00byte")
+
+
+@workflow(id="nul")
+async def nul(ctx: Context) -> None:
+    await ctx.step.cli("say", "printf 'a\\\\000b\\\\n'")
+    await ctx.step.run("name", lambda: "x\\x00y")
+    await ctx.step.run("fail", nul_error)
+"""
+
+
+async def test_nul_characters_in_output_logs_and_errors_are_recorded_not_lost(
+    db: Database, make_project
+) -> None:
+    from sqlalchemy import select
+
+    from stepstone.store.schema import step_logs
+
+    project: Project = make_project(NUL_FLOW)
+    run_id = start_run(db, project.id, "nul")["id"]
+    await execute_inline(db, run_id)
+    run = get_run(db, run_id)
+    with db.read() as conn:
+        lines = conn.execute(select(step_logs.c.line)).scalars().all()
+
+    # PostgreSQL text cannot hold NUL: it stands as U+FFFD there; SQLite keeps it.
+    nul = "\x00" if db.kind == "sqlite" else "\ufffd"
+    steps = steps_by_key(run)
+    assert lines == [f"a{nul}b"]
+    assert steps["name"]["output"] == "x\x00y", "outputs are JSON: the NUL is escaped"
+    assert steps["fail"]["status"] == "failed"
+    assert steps["fail"]["error_message"] == f"ValueError: bad{nul}byte"
+    assert run["status"] == "failed"

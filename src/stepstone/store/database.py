@@ -68,6 +68,27 @@ def _private_database_file(path: Path) -> None:
             file.chmod(0o600)
 
 
+NUL_STAND_IN = "\ufffd"
+
+
+def text_without_nul(adapters: Any) -> None:
+    """PostgreSQL text cannot hold NUL characters (a command may well print one): on a
+    psycopg connection with these ``adapters``, every string sent has its NULs replaced by
+    U+FFFD instead of failing the write (SQLite keeps them)."""
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
+
+    class Text(StrDumperUnknown):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\0", NUL_STAND_IN) if "\0" in obj else obj)
+
+    class BinaryText(StrBinaryDumper):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\0", NUL_STAND_IN) if "\0" in obj else obj)
+
+    adapters.register_dumper(str, Text)
+    adapters.register_dumper(str, BinaryText)
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite the file's folder is created."""
     parsed = make_url(url)
@@ -81,7 +102,11 @@ def create_db_engine(url: str) -> Engine:
         )
         _install_sqlite_hooks(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=60)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=60)
+    event.listen(
+        engine, "connect", lambda dbapi_conn, _record: text_without_nul(dbapi_conn.adapters)
+    )
+    return engine
 
 
 def alembic_config(url: str) -> Config:

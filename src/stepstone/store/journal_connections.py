@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from stepstone.store.database import Database, configure_sqlite_connection
+from stepstone.store.database import Database, configure_sqlite_connection, text_without_nul
 
 
 class Cursor(Protocol):
@@ -130,6 +130,7 @@ class PostgresJournalConnection:
         import psycopg  # only installations on PostgreSQL load the driver
 
         self._conn = psycopg.connect(url, autocommit=True)
+        text_without_nul(self._conn.adapters)
 
     @contextmanager
     def transaction(self, *, durable: bool) -> Iterator[tuple[_PostgresCursor, float]]:
