@@ -140,13 +140,14 @@ def _resume_table(api: ApiResults) -> list[str]:
     return lines
 
 
-def _ws_table(api: ApiResults) -> list[str]:
+def ws_table(rounds: list[WsDelayResults]) -> list[str]:
+    """One row per WebSocket delay round."""
     lines = [
         "| round | steps | sleep per step | completions as step.updated | as step.created "
         "| missing | p50 ms | p99 ms | min ms | max ms | run s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n, r in enumerate(api.ws_rounds, start=1):
+    for n, r in enumerate(rounds, start=1):
         lines.append(
             f"| {n} | {r.steps} | {r.pause_seconds * 1000:g} ms | {len(r.delays_ms)} "
             f"| {r.created_completed} | {r.missing} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
@@ -199,7 +200,7 @@ def sections(api: ApiResults) -> list[list[str]]:
             '`changes.status == "completed"`. It covers the completion\'s commit, the live '
             "feed's read and the WebSocket hop.",
             "",
-            *_ws_table(api),
+            *ws_table(api.ws_rounds),
             "",
         ],
     ]

@@ -1,5 +1,7 @@
 """A real ``python -m stepstone serve`` process for the API benchmarks: a throwaway home on
-disk, one user, one project holding ``bench/workflows.py``, and a logged-in token."""
+disk (its database a SQLite file in it, or a given PostgreSQL database), one user, one project
+holding ``bench/workflows.py``, and a logged-in token; optionally API-only, with separate
+``python -m stepstone worker`` processes executing the runs."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import WORKFLOWS_FILE
+from bench.harness import WORKFLOWS_FILE, home_database_url
 from stepstone.services.projects import add_project
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
@@ -28,6 +30,8 @@ EMAIL = "bench@example.com"
 PASSWORD = "correct-horse-battery-staple"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 30.0
+WORKER_BANNER = "Ctrl-C to stop"
+"""What ``stepstone worker`` prints (to stderr) once it is up and claiming."""
 
 
 def free_port() -> int:
@@ -50,6 +54,8 @@ class ApiServer:
     project_id: str
     user_id: str
     process: subprocess.Popen[bytes]
+    workers: tuple[subprocess.Popen[bytes], ...] = ()
+    """The separate ``stepstone worker`` processes, if any."""
 
     @property
     def ws_url(self) -> str:
@@ -98,16 +104,17 @@ class PreparedHome:
 
 
 @contextmanager
-def prepared_home() -> Iterator[PreparedHome]:
+def prepared_home(database_url: str | None = None) -> Iterator[PreparedHome]:
     """A throwaway folder on disk (like the engine benchmarks): ``home`` with the migrated
-    database and the user, ``project`` holding ``bench/workflows.py``."""
+    database (a SQLite file in it, or ``database_url``) and the user, ``project`` holding
+    ``bench/workflows.py``."""
     with tempfile.TemporaryDirectory(prefix="stepstone-bench-api-") as tmp:
         root = Path(tmp)
         home = root / "home"
         workflows_dir = root / "project" / ".stepstone" / "workflows"
         workflows_dir.mkdir(parents=True)
         shutil.copyfile(WORKFLOWS_FILE, workflows_dir / "bench.py")
-        db = Database.open(f"sqlite:///{home / 'stepstone.db'}")
+        db = Database.open(home_database_url(home, database_url), files_dir=home)
         try:
             user = create_user(db, EMAIL, PASSWORD)
             project = add_project(db, root / "project", name="bench-api", user_id=user["id"])
@@ -116,17 +123,39 @@ def prepared_home() -> Iterator[PreparedHome]:
             db.dispose()
 
 
+def process_env(
+    home: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a Stepstone process on this home: ``STEPSTONE_HOME``, and
+    ``STEPSTONE_DATABASE_URL`` when the database is not the home's SQLite file (never
+    inherited from the caller's environment)."""
+    env = {**os.environ, "STEPSTONE_HOME": str(home), **(extra_env or {})}
+    env.pop("STEPSTONE_DATABASE_URL", None)
+    if database_url is not None:
+        env["STEPSTONE_DATABASE_URL"] = database_url
+    return env
+
+
 @contextmanager
-def api_server(extra_env: dict[str, str] | None = None) -> Iterator[ApiServer]:
-    """Start ``python -m stepstone serve --port <free port>`` on a fresh home, log in, yield,
-    then stop it with SIGTERM (SIGKILL if it hangs)."""
-    with prepared_home() as prepared:
+def api_server(
+    extra_env: dict[str, str] | None = None,
+    *,
+    database_url: str | None = None,
+    with_worker: bool = True,
+    worker_processes: int = 0,
+) -> Iterator[ApiServer]:
+    """Start ``python -m stepstone serve --port <free port>`` (with ``--no-worker`` unless
+    ``with_worker``) on a fresh home whose database is its SQLite file or ``database_url``,
+    then ``worker_processes`` separate ``python -m stepstone worker`` processes on the same
+    home; log in, yield, then stop them all with SIGTERM (SIGKILL if one hangs)."""
+    with prepared_home(database_url) as prepared:
         port = free_port()
-        env = {**os.environ, "STEPSTONE_HOME": str(prepared.home), **(extra_env or {})}
+        env = process_env(prepared.home, database_url, extra_env)
         log_file = prepared.root / "server.log"
+        command = [sys.executable, "-m", "stepstone", "serve", "--port", str(port)]
         with log_file.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "stepstone", "serve", "--port", str(port)],
+                [*command, *([] if with_worker else ["--no-worker"])],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -135,17 +164,59 @@ def api_server(extra_env: dict[str, str] | None = None) -> Iterator[ApiServer]:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for_health(url, process, log_file)
-            yield ApiServer(
-                root=prepared.root,
-                db=prepared.db,
-                url=url,
-                token=login(url),
-                project_id=prepared.project_id,
-                user_id=prepared.user_id,
-                process=process,
-            )
+            with started_workers(worker_processes, env, prepared.root) as workers:
+                yield ApiServer(
+                    root=prepared.root,
+                    db=prepared.db,
+                    url=url,
+                    token=login(url),
+                    project_id=prepared.project_id,
+                    user_id=prepared.user_id,
+                    process=process,
+                    workers=tuple(workers),
+                )
         finally:
-            _stop(process)
+            stop_processes([process])
+
+
+@contextmanager
+def started_workers(
+    count: int, env: dict[str, str], log_dir: Path, *, concurrency: int | None = None
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` ``python -m stepstone worker`` processes (``--concurrency`` if given, else
+    their default), each up (its banner printed) before this yields; stopped afterwards
+    with SIGTERM, by their handles. Their output goes to ``log_dir/worker-N.log``."""
+    option = [] if concurrency is None else ["--concurrency", str(concurrency)]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        logs = []
+        for number in range(1, count + 1):
+            log_file = log_dir / f"worker-{number}.log"
+            with log_file.open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "stepstone", "worker", *option],
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            logs.append(log_file)
+        for process, log_file in zip(processes, logs, strict=True):
+            _wait_for_banner(process, log_file)
+        yield processes
+    finally:
+        stop_processes(processes)
+
+
+def _wait_for_banner(process: subprocess.Popen[bytes], log_file: Path) -> None:
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"a worker exited at start: {log_file.read_text()}")
+        return WORKER_BANNER in log_file.read_text()
+
+    wait_until(up, START_TIMEOUT_SECONDS, f"the worker {process.pid} to start", interval=0.02)
 
 
 def wait_for_health(
@@ -175,13 +246,15 @@ def login(url: str) -> str:
     return str(answer.json()["token"])
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server we started (by its handle), SIGKILL it if it does not stop."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process we started (by its handle) that still runs, then wait for each;
+    SIGKILL one that does not stop."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    for process in running:
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

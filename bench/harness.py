@@ -1,5 +1,6 @@
-"""A throwaway Stepstone home for the engine benchmarks: a fresh SQLite database with the
-real migrations, one project holding ``bench/workflows.py``, and the real worker."""
+"""A throwaway Stepstone home for the engine benchmarks: a fresh database (a SQLite file in
+the home, or a given PostgreSQL database) with the real migrations, one project holding
+``bench/workflows.py``, and the real worker."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ class BenchHome:
     db: Database
     project_id: str
 
+    @property
+    def home(self) -> Path:
+        """The folder a process started on this home takes as ``STEPSTONE_HOME``."""
+        return self.root / "home"
+
     def start(self, workflow: str, args: dict[str, Any]) -> str:
         """Queue a run of ``workflow`` through the real service; returns the run id."""
         run = start_run(self.db, self.project_id, workflow, args=args)
@@ -46,16 +52,23 @@ class Execution:
     seconds: float
 
 
+def home_database_url(home: Path, database_url: str | None) -> str:
+    """``database_url``, or the home's own SQLite file when it is None (as Settings does)."""
+    return database_url or f"sqlite:///{home / 'stepstone.db'}"
+
+
 @contextmanager
-def bench_home() -> Iterator[BenchHome]:
+def bench_home(database_url: str | None = None) -> Iterator[BenchHome]:
     """A fresh home on disk (not tmpfs: the commits must really wait for fsync), removed
-    afterwards."""
+    afterwards. Its database is a SQLite file in it, or ``database_url`` (PostgreSQL: an
+    empty database the caller created, and drops)."""
     with tempfile.TemporaryDirectory(prefix="stepstone-bench-") as tmp:
         root = Path(tmp)
         workflows_dir = root / "project" / ".stepstone" / "workflows"
         workflows_dir.mkdir(parents=True)
         shutil.copyfile(WORKFLOWS_FILE, workflows_dir / "bench.py")
-        db = Database.open(f"sqlite:///{root / 'home' / 'stepstone.db'}")
+        home = root / "home"
+        db = Database.open(home_database_url(home, database_url), files_dir=home)
         try:
             project = add_project(db, root / "project", name="bench")
             yield BenchHome(root, db, str(project["id"]))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from bench import api_report, login_storm
+from bench import api_report, login_storm, postgres_report
 from bench.api_report import ApiResults
 from bench.login_storm import LoginStormResults
-from bench.resume import ResumeTiming
+from bench.postgres_report import PostgresResults, PostgresSkipped
+from bench.resume import ResumeTiming, resume_table
 from bench.timing import Sample
 
 COMMAND = "make bench"
@@ -43,6 +44,7 @@ class Results:
     resumes: dict[int, list[ResumeTiming]]
     api: ApiResults
     login_storm: LoginStormResults
+    postgres: PostgresResults | PostgresSkipped
     seconds: float
 
 
@@ -76,7 +78,10 @@ def _summary(results: Results) -> list[str]:
             f"| {seconds:.3f} s | {target} | {verdict} |"
         )
     return (
-        lines + api_report.summary_rows(results.api) + login_storm.summary_rows(results.login_storm)
+        lines
+        + api_report.summary_rows(results.api)
+        + login_storm.summary_rows(results.login_storm)
+        + postgres_report.summary_rows(results.postgres)
     )
 
 
@@ -91,20 +96,6 @@ def _rounds_table(results: Results) -> list[str]:
             f"| {number} | {r.floor.mean_ms:.3f} | {r.floor.median_ms:.3f} | {p99:.3f} "
             f"| {r.step_ms:.3f} | {r.ratio_to_mean:.2f}x | {r.ratio_to_median:.2f}x |"
         )
-    return lines
-
-
-def _resume_table(results: Results) -> list[str]:
-    lines = [
-        "| completed steps | round | first execution s | resume_run() s | execute → sentinel s |",
-        "|---|---|---|---|---|",
-    ]
-    for completed, timings in results.resumes.items():
-        for number, t in enumerate(timings, start=1):
-            lines.append(
-                f"| {completed:,} | {number} | {t.first_execution_seconds:.3f} "
-                f"| {t.resume_call_seconds:.3f} | {t.to_first_step_seconds:.3f} |"
-            )
     return lines
 
 
@@ -127,7 +118,8 @@ def render(results: Results) -> str:
             "## Summary",
             "",
             "Engine rows: the median of the rounds. API rows: every round's requests (or "
-            "steps) pooled.",
+            "steps) pooled. PostgreSQL rows: the same engine on PostgreSQL, against "
+            "PostgreSQL's own floor (medians of rounds; the WebSocket rows pooled).",
             "",
             *_summary(results),
             "",
@@ -140,8 +132,9 @@ def render(results: Results) -> str:
             *_rounds_table(results),
             "",
         ],
-        ["## Resume, round by round", "", *_resume_table(results), ""],
+        ["## Resume, round by round", "", *resume_table(results.resumes), ""],
         *api_report.sections(results.api),
         login_storm.section(results.login_storm),
+        postgres_report.section(results.postgres),
     ]
     return "\n".join(line for section in sections for line in section)

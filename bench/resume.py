@@ -24,11 +24,12 @@ class ResumeTiming:
     starting: claim, loading code and journal, replaying every completed step. The target."""
 
 
-def measure_resume(completed_steps: int) -> ResumeTiming:
+def measure_resume(completed_steps: int, database_url: str | None = None) -> ResumeTiming:
     """Run ``completed_steps`` no-op steps and a sentinel that fails, resume the failed run
     with the flag removed, and time how long the resumed execution takes to reach the
-    sentinel, which writes ``time.perf_counter()`` when its function starts."""
-    with bench_home() as home:
+    sentinel, which writes ``time.perf_counter()`` when its function starts. On a fresh
+    SQLite home, or on the empty PostgreSQL database ``database_url``."""
+    with bench_home(database_url) as home:
         mark_file, fail_flag = home.root / "sentinel-started", home.root / "fail"
         fail_flag.touch()
         run_id = home.start(
@@ -56,3 +57,18 @@ def measure_resume(completed_steps: int) -> ResumeTiming:
 def _expect(condition: bool, execution: object) -> None:
     if not condition:
         raise RuntimeError(f"the resume benchmark's run ended unexpectedly: {execution}")
+
+
+def resume_table(resumes: dict[int, list[ResumeTiming]]) -> list[str]:
+    """The markdown table of every fail-then-resume cycle, by size and round."""
+    lines = [
+        "| completed steps | round | first execution s | resume_run() s | execute → sentinel s |",
+        "|---|---|---|---|---|",
+    ]
+    for completed, timings in resumes.items():
+        for number, t in enumerate(timings, start=1):
+            lines.append(
+                f"| {completed:,} | {number} | {t.first_execution_seconds:.3f} "
+                f"| {t.resume_call_seconds:.3f} | {t.to_first_step_seconds:.3f} |"
+            )
+    return lines

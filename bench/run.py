@@ -13,6 +13,7 @@ from bench.engine_steps import measure_noop_step_ms
 from bench.journal_floor import measure_commit_floor
 from bench.login_storm import LoginStormResults, measure_login_storm
 from bench.machine import machine_facts
+from bench.postgres import measure_postgres
 from bench.report import Results, Round, render
 from bench.resume import ResumeTiming, measure_resume
 from bench.ws_delay import measure_ws_delay
@@ -154,6 +155,7 @@ def main() -> None:
     resumes = measure_resumes()
     api = measure_api()
     storm = measure_storm()
+    postgres = measure_postgres()
     results = Results(
         facts=facts,
         commits=FLOOR_COMMITS,
@@ -162,6 +164,7 @@ def main() -> None:
         resumes=resumes,
         api=api,
         login_storm=storm,
+        postgres=postgres,
         seconds=time.perf_counter() - started,
     )
     report = render(results)
