@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from stepstone.errors import InvalidInput
 from stepstone.store.private_files import private_folder
+from stepstone.store.sealing import Sealer
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
@@ -135,10 +136,15 @@ def engine_url(url: str) -> str:
 
 class Database:
     """The opened database: an engine for the app, and what the lean journal connects to.
-    ``files_dir`` is where files that go with the database live (secret args of runs): the
-    SQLite file's folder, or the given folder (the home) for PostgreSQL."""
+    ``files_dir`` is where files that go with the database live (the secret key's file,
+    and the secret args of runs started before they were sealed): the SQLite file's folder,
+    or the given folder (the home) for PostgreSQL. ``sealer`` seals and opens what the
+    database holds sealed (secret args), under ``secret_key`` (``STEPSTONE_SECRET_KEY``) or
+    else the key file in ``files_dir``; a ``secret_key`` that is no key is refused here."""
 
-    def __init__(self, url: str, *, files_dir: Path | None = None) -> None:
+    def __init__(
+        self, url: str, *, files_dir: Path | None = None, secret_key: str | None = None
+    ) -> None:
         self.url = engine_url(url)
         parsed = make_url(self.url)
         self.kind = parsed.get_backend_name()
@@ -150,6 +156,9 @@ class Database:
                 f"database {parsed.render_as_string()}: use a SQLite file (sqlite:///PATH) or"
                 " PostgreSQL (postgresql://USER@HOST/NAME)"
             )
+        default_files = Path(self.sqlite_path).parent if self.sqlite_path else None
+        self.files_dir = files_dir or default_files or Path.home() / ".stepstone"
+        self.sealer = Sealer(self.files_dir, secret_key)
         self.engine = create_db_engine(self.url)
         self.driver_url = (
             parsed.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -157,13 +166,13 @@ class Database:
             else self.url
         )
         """For PostgreSQL, the URL as its own driver (psycopg) takes it."""
-        default_files = Path(self.sqlite_path).parent if self.sqlite_path else None
-        self.files_dir = files_dir or default_files or Path.home() / ".stepstone"
 
     @classmethod
-    def open(cls, url: str, *, files_dir: Path | None = None) -> Database:
+    def open(
+        cls, url: str, *, files_dir: Path | None = None, secret_key: str | None = None
+    ) -> Database:
         """Open ``url`` and apply pending migrations."""
-        db = cls(url, files_dir=files_dir)
+        db = cls(url, files_dir=files_dir, secret_key=secret_key)
         migrate(db.engine)
         return db
 

@@ -31,6 +31,7 @@ from stepstone.store.database import Database
 from stepstone.store.journal_connections import (
     Cursor,
     JournalConnection,
+    PostgresJournalConnection,
     connect_journal,
     is_lock_busy,
 )
@@ -75,7 +76,13 @@ class Journal:
     def open(
         cls, db: Database, *, wait_for_lock: bool = True, redactor: Redactor | None = None
     ) -> Journal:
-        return cls(connect_journal(db, wait_for_lock=wait_for_lock), redactor=redactor)
+        """The journal of ``db``'s kind, on a connection of its own."""
+        connection = connect_journal(db, wait_for_lock=wait_for_lock)
+        if isinstance(connection, PostgresJournalConnection):
+            from stepstone.store.journal_postgres import PostgresJournal  # it builds on this
+
+            return PostgresJournal(connection, redactor=redactor)
+        return cls(connection, redactor=redactor)
 
     def close(self) -> None:
         self._connection.close()

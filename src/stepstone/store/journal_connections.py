@@ -50,12 +50,10 @@ def connect_journal(db: Database, *, wait_for_lock: bool = True) -> JournalConne
 
 
 @contextmanager
-def _committed(cur: Any, begin: str, *setup: str) -> Iterator[Any]:
-    """``begin`` and ``setup`` on ``cur``; COMMIT when the block ends, ROLLBACK if it raises."""
+def _committed(cur: Any, begin: str) -> Iterator[Any]:
+    """``begin`` on ``cur``; COMMIT when the block ends, ROLLBACK if it raises."""
     cur.execute(begin)
     try:
-        for statement in setup:
-            cur.execute(statement)
         yield cur
     except BaseException:
         cur.execute("ROLLBACK")
@@ -126,19 +124,35 @@ class _PostgresCursor:
 
 
 class PostgresJournalConnection:
+    """Two sessions: one whose commits wait for the WAL flush (durable), one whose commits do
+    not (``synchronous_commit=off``, set once for the session instead of per transaction).
+    Used one after the other from one thread, so the durable one's flush also covers what
+    the other committed before."""
+
     def __init__(self, url: str) -> None:
         import psycopg  # only installations on PostgreSQL load the driver
 
         self._conn = psycopg.connect(url, autocommit=True)
-        text_without_nul(self._conn.adapters)
+        self._quick = psycopg.connect(url, autocommit=True)
+        self._quick.execute("SET synchronous_commit TO OFF")
+        for conn in (self._conn, self._quick):
+            text_without_nul(conn.adapters)
+
+    def _session(self, durable: bool) -> Any:
+        return self._conn if durable else self._quick
 
     @contextmanager
     def transaction(self, *, durable: bool) -> Iterator[tuple[_PostgresCursor, float]]:
         # Not durable: committed without waiting for the WAL flush; a server crash may lose
         # it, the transaction is never half applied.
-        setup = () if durable else ("SET LOCAL synchronous_commit TO OFF",)
-        with _committed(_PostgresCursor(self._conn.cursor()), "BEGIN", *setup) as cur:
+        with _committed(_PostgresCursor(self._session(durable).cursor()), "BEGIN") as cur:
             yield cur, time.time()
+
+    def statement(self, sql: str, params: Sequence[Any], *, durable: bool) -> list[Any]:
+        """One statement, committed on its own (one round trip); its rows."""
+        with self._session(durable).cursor() as cur:
+            cur.execute(postgres_sql(sql), params, prepare=True)
+            return list(cur.fetchall())
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._conn.cursor() as cur:
@@ -147,3 +161,4 @@ class PostgresJournalConnection:
 
     def close(self) -> None:
         self._conn.close()
+        self._quick.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,3 +41,34 @@ def written_whole(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def secret_file(path: Path, *, generate: Callable[[], str], usable: Callable[[str], bool]) -> str:
+    """The secret kept in ``path`` (its folder made private), made by ``generate`` on first
+    use. Written whole (a crash never leaves half a secret) and readable by the owner only.
+    Processes and threads that make one at once all end up with the first to land; a
+    leftover that is not ``usable`` (empty, say) is replaced."""
+    private_folder(path.parent)
+    if path.is_file():
+        secret = path.read_text().strip()
+        if usable(secret):
+            return secret
+    secret = generate()
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secret)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(partial, path)  # fails if another process won the race: use its secret
+        except FileExistsError:
+            theirs = path.read_text().strip()
+            if usable(theirs):
+                return theirs
+            os.replace(partial, path)  # an unusable leftover: ours takes its place
+            return secret_file(path, generate=generate, usable=usable)
+    finally:
+        partial.unlink(missing_ok=True)
+    return secret

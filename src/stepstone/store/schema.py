@@ -250,3 +250,14 @@ run_artifacts = Table(
     Column("created_at", Float, nullable=False),
     UniqueConstraint("run_id", "name"),
 )
+
+run_secret_args = Table(
+    "run_secret_args",
+    metadata,
+    # One row per run whose schema marks args secret; it goes with its run. Inserted in the
+    # transaction that inserts the run, so a run never exists without its secrets.
+    Column("run_id", ID, ForeignKey("workflow_runs.id", ondelete="CASCADE"), primary_key=True),
+    # The secret args' values, sealed under the secret key (store/sealing.py), which is
+    # never in the database: without it the row reads as noise.
+    Column("sealed", Text, nullable=False),
+)
