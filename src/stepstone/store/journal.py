@@ -381,13 +381,14 @@ def dumps(value: object) -> str:
 class JournalWriter:
     """Runs journal writes for the event loop without ever making it wait for a lock.
 
-    On SQLite a write is first tried right on the loop's thread, on a connection that does
-    not wait for the lock: uncontended (the usual case) it costs one commit and no thread
-    hop, and a step makes two of them. When another writer holds the lock, the write goes to
-    a thread that waits its turn (and so do all writes after it until that thread is idle,
-    so writes keep their order). On PostgreSQL (a network round trip, row locks that may be
-    held) every write goes to the thread. The thread is fed by a plain queue and answers
-    with ``call_soon_threadsafe``: an executor's future chaining costs as much as the write.
+    A write is first tried right on the loop's thread, on a connection that does not wait
+    for locks: uncontended (the usual case) it costs its commit and no thread hop, and a
+    step makes two of them (on PostgreSQL one round trip each; a thread hop costs as much).
+    When another writer holds a lock it needs, the write gives up having written nothing
+    and goes to a thread that waits its turn (and so do all writes after it until that
+    thread is idle, so writes keep their order). The thread is fed by a plain queue and
+    answers with ``call_soon_threadsafe``: an executor's future chaining costs as much as
+    the write.
     """
 
     def __init__(
@@ -399,11 +400,7 @@ class JournalWriter:
     ) -> None:
         self.redactor = redactor or Redactor()
         self._journal = Journal.open(db, redactor=self.redactor)
-        self._on_loop = (
-            Journal.open(db, wait_for_lock=False, redactor=self.redactor)
-            if db.sqlite_path is not None
-            else None
-        )
+        self._on_loop = Journal.open(db, wait_for_lock=False, redactor=self.redactor)
         self._after_write = after_write
         self._on_thread = 0
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -413,11 +410,11 @@ class JournalWriter:
     async def call(self, fn: Callable[[Journal], T]) -> T:
         """Run ``fn(journal)``; its result or exception comes back."""
         try:
-            if self._on_thread == 0 and self._on_loop is not None:
+            if self._on_thread == 0:
                 try:
                     return fn(self._on_loop)
                 except Exception as exc:
-                    # Only BEGIN IMMEDIATE can meet the lock, so nothing was written.
+                    # A write that met a lock rolled back whole: nothing was written.
                     if not is_lock_busy(exc):
                         raise
             return await self._call_on_thread(fn)
@@ -438,8 +435,7 @@ class JournalWriter:
     def close(self) -> None:
         self._requests.put(None)
         self._thread.join()
-        if self._on_loop is not None:
-            self._on_loop.close()
+        self._on_loop.close()
 
     def _serve(self) -> None:
         try:

@@ -41,12 +41,19 @@ class JournalConnection(Protocol):
     def close(self) -> None: ...
 
 
+LOCK_WAIT_MS = 20
+"""PostgreSQL, ``wait_for_lock=False``: how long a statement may wait for a row lock."""
+
+
 def connect_journal(db: Database, *, wait_for_lock: bool = True) -> JournalConnection:
-    """A lean connection to ``db``. ``wait_for_lock=False`` (SQLite): a write that finds
-    another writer holding the lock fails at once (``database is locked``)."""
+    """A lean connection to ``db``. ``wait_for_lock=False``: a write that finds another
+    writer holding a lock it needs fails (SQLite: at once, ``database is locked``;
+    PostgreSQL: after ``LOCK_WAIT_MS``) and writes nothing (``is_lock_busy``)."""
     if db.sqlite_path is not None:
         return SqliteJournalConnection(db.sqlite_path, wait_for_lock=wait_for_lock)
-    return PostgresJournalConnection(db.driver_url)
+    return PostgresJournalConnection(
+        db.driver_url, lock_wait_ms=None if wait_for_lock else LOCK_WAIT_MS
+    )
 
 
 @contextmanager
@@ -62,7 +69,9 @@ def _committed(cur: Any, begin: str) -> Iterator[Any]:
 
 
 def is_lock_busy(exc: BaseException) -> bool:
-    """``exc`` says a SQLite write met another writer's lock (nothing was written)."""
+    """``exc`` says a write met another writer's lock and gave up (nothing was written)."""
+    if getattr(exc, "sqlstate", None) == "55P03":  # PostgreSQL: lock_not_available
+        return True
     text = str(exc)
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
@@ -129,7 +138,7 @@ class PostgresJournalConnection:
     Used one after the other from one thread, so the durable one's flush also covers what
     the other committed before."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lock_wait_ms: int | None = None) -> None:
         import psycopg  # only installations on PostgreSQL load the driver
 
         self._conn = psycopg.connect(url, autocommit=True)
@@ -137,6 +146,8 @@ class PostgresJournalConnection:
         self._quick.execute("SET synchronous_commit TO OFF")
         for conn in (self._conn, self._quick):
             text_without_nul(conn.adapters)
+            if lock_wait_ms is not None:
+                conn.execute(f"SET lock_timeout TO {int(lock_wait_ms)}")
 
     def _session(self, durable: bool) -> Any:
         return self._conn if durable else self._quick
