@@ -1,6 +1,6 @@
-"""The journal's writer: on SQLite, writes on the loop when the lock is free, on its thread
-when another writer holds it; on PostgreSQL always on its thread; in order, never blocking the
-loop."""
+"""The journal's writer: writes on the loop when no lock is in the way, on its thread when
+another writer holds one (SQLite's write lock, a PostgreSQL row); in order, never blocking
+the loop for long."""
 
 from __future__ import annotations
 
