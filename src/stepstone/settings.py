@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stepstone.store.database import Database
@@ -16,6 +16,16 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=lambda: Path.home() / ".stepstone")
     database_url: str | None = None
+    # Where runs' artifacts are kept (``<dir>/<run id>/``): the worker that runs a step saves
+    # there and API processes serve from there, so across machines a folder all of them mount.
+    # (Its default reads ``home``, validated before it as it is declared before it.)
+    artifacts_dir: Path = Field(default_factory=lambda data: Path(data["home"]) / "artifacts")
+    # The key sealing secret run args in the database (a Fernet key); every process needs the
+    # same one. Unset: the home's ``secret-key`` file, made on first use.
+    secret_key: SecretStr | None = None
+    # What API processes sign login tokens with (at least 32 characters); every API process
+    # behind one address needs the same one. Unset: the home's ``jwt-secret`` file.
+    jwt_secret: SecretStr | None = None
     worker_concurrency: int = Field(default=8, ge=1)
     lease_seconds: float = Field(default=30.0, gt=0)
     poll_seconds: float = Field(default=0.25, gt=0)
@@ -49,18 +59,23 @@ class Settings(BaseSettings):
             names.append(self.host)
         return names
 
-    @property
-    def artifacts_dir(self) -> Path:
-        """Where runs' artifacts are kept: ``home/artifacts/<run id>/``."""
-        return self.home / "artifacts"
-
     def open_database(self) -> Database:
-        """The configured database, opened and migrated; its files (secret args of runs)
-        under ``home``."""
-        return Database.open(self.resolved_database_url(), files_dir=self.home)
+        """The configured database, opened and migrated, sealing under ``secret_key`` (or
+        the key file under ``home``)."""
+        return Database.open(
+            self.resolved_database_url(), files_dir=self.home, secret_key=_revealed(self.secret_key)
+        )
+
+    def configured_jwt_secret(self) -> str | None:
+        """``STEPSTONE_JWT_SECRET`` as configured (None: unset)."""
+        return _revealed(self.jwt_secret)
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under ``home``."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'stepstone.db'}"
+
+
+def _revealed(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()

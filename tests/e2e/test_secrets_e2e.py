@@ -1,8 +1,9 @@
 """Secrets stay out of everything a real server keeps or sends (SPEC 9), end to end: a value
 in the server's environment under a secret name, a token known only by its shape, and an arg
 the schema marks ``writeOnly`` are printed by a command, returned by a step, annotated, logged
-and echoed by an agent, yet appear in no file under the home, no API answer, no WebSocket
-message and no line of the server's own output; the steps still work with the real values."""
+and echoed by an agent, yet appear in no file under the home, no row of the database (the arg
+is there sealed only), no API answer, no WebSocket message and no line of the server's own
+output; the steps still work with the real values."""
 
 from __future__ import annotations
 
@@ -20,15 +21,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
 
 from stepstone import fake_agents
 from stepstone.store.database import Database
 from stepstone.store.redaction import REDACTED
-from stepstone.store.schema import metadata
-from tests.e2e.server import Server, client_for
-from tests.helpers import Project
+from stepstone.store.schema import metadata, run_secret_args
+from stepstone.store.sealing import KEY_FILE
+from tests.e2e.server import Server, client_for, wait_for_status
+from tests.helpers import Project, spawn_cli
 
 TIMEOUT_SECONDS = 60
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -181,12 +184,11 @@ def receive_until_done(ws: ClientConnection, run_id: str) -> list[str]:
 
 
 def home_files(home: Path) -> dict[str, bytes]:
-    """The raw bytes of every file under the home but the run-secrets folder (where secret
-    args are meant to be)."""
+    """The raw bytes of every file under the home."""
     return {
         str(path.relative_to(home)): path.read_bytes()
         for path in sorted(home.rglob("*"))
-        if path.is_file() and "run-secrets" not in path.relative_to(home).parts
+        if path.is_file()
     }
 
 
@@ -267,8 +269,12 @@ def test_planted_secrets_reach_the_steps_but_no_file_api_answer_websocket_messag
     ]
     calls = (tmp_path / "fake-agents" / "calls.jsonl").read_text()
     assert sorted(planted.found_in(calls)) == ["arg", "key", "ref"]
-    # The one place under the home a secret may be: the run's private file of secret args.
-    assert planted.found_in((home / "run-secrets" / f"{run_id}.json").read_bytes()) == ["arg"]
+    # The secret arg is in the database only sealed, under the home's key.
+    with db.read() as conn:
+        [sealed] = conn.execute(select(run_secret_args.c.sealed)).scalars()
+    opened = Fernet((home / KEY_FILE).read_bytes()).decrypt(sealed)
+    assert planted.found_in(opened) == ["arg"]
+    assert not (home / "run-secrets").exists()
 
     # What is kept and shown has the secrets replaced.
     assert created.json()["args"] == {"deploy_token": REDACTED, "target": "staging"}
@@ -294,3 +300,60 @@ def test_planted_secrets_reach_the_steps_but_no_file_api_answer_websocket_messag
     assert leaks(planted, stopped) == {}, "secrets in what the server keeps (stopped)"
     server_log = (tmp_path / "server.log").read_bytes()
     assert leaks(planted, {"server.log": server_log}) == {}, "secrets in the server's output"
+
+
+RECEIVES = """
+@workflow(
+    id="receives",
+    args_schema={"type": "object", "properties": {"token": {"type": "string", "writeOnly": True}}},
+)
+async def receives(ctx: Context) -> None:
+    await ctx.step.run("keep", lambda: (PROJECT / "received.txt").write_text(ctx.args["token"]))
+"""
+
+
+def test_processes_with_their_own_homes_and_the_shared_secrets_serve_and_execute_one_run(
+    db: Database,
+    database_url: str,
+    make_project,
+    tmp_path: Path,
+    planted: Planted,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two API processes and a worker, each with a home of its own (three machines), set
+    with the same STEPSTONE_JWT_SECRET and STEPSTONE_SECRET_KEY: a token from one API process
+    works on the other, and the worker opens the secret arg of a run started through the
+    API."""
+    shared = {
+        "STEPSTONE_DATABASE_URL": database_url,
+        "STEPSTONE_JWT_SECRET": secrets.token_urlsafe(32),
+        "STEPSTONE_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+    homes = {name: tmp_path / name for name in ("api-1", "api-2", "worker")}
+    first = Server(homes["api-1"], env=shared, args=("--no-worker",)).start()
+    second = Server(homes["api-2"], env=shared, args=("--no-worker",)).start()
+    project: Project = make_project(RECEIVES)
+    for name, value in {**shared, "STEPSTONE_HOME": str(homes["worker"])}.items():
+        monkeypatch.setenv(name, value)
+    spawn_cli("worker")
+    try:
+        api = client_for(first, db)
+        created = api.post(
+            "/api/workflows",
+            json={"project_id": project.id, "workflow": "receives", "args": {"token": planted.arg}},
+        )
+        assert created.status_code == 201, created.text
+        api.base_url = httpx.URL(second.url)  # the same token, another API process
+        run = wait_for_status(api, created.json()["id"], "completed")
+        api.close()
+    finally:
+        first.stop()
+        second.stop()
+
+    assert run["args"] == {"token": REDACTED}
+    assert (project.root / "received.txt").read_text() == planted.arg
+    for home in homes.values():
+        assert leaks(planted, home_files(home)) == {}
+        assert not (home / KEY_FILE).exists(), "the key is the setting's: no key file"
+        assert not (home / "jwt-secret").exists(), "the signing secret is the setting's"
+    assert leaks(planted, kept_by_the_server(db, db.files_dir)) == {}, "the database"

@@ -30,7 +30,10 @@ def flaky_once() -> str:
     return "second attempt"
 
 
-@workflow(id="everything")
+@workflow(
+    id="everything",
+    args_schema={"type": "object", "properties": {"token": {"type": "string", "writeOnly": True}}},
+)
 async def everything(ctx: Context) -> dict:
     await ctx.step.cli("say", "echo hello; echo careful >&2")
     ctx.log.info("logged %s", "line")
@@ -63,13 +66,15 @@ def target(database_url: str, home: Path) -> Iterator[Database]:
 
 async def fill(db: Database, home: Path, root: Path) -> dict[str, Any]:
     """A user, a project (with a file that fails to load) and a completed run that left
-    steps, a retried attempt, events, log lines and an artifact; the run."""
+    steps, a retried attempt, events, log lines, an artifact and sealed secret args; the
+    run."""
     user = create_user(db, "ada@example.com", "correct horse battery")
     project = Project(root, {"id": "", "name": ""})
     project.write_workflow(EVERYTHING)
     (root / ".stepstone" / "workflows" / "broken.py").write_text("this is not python\n")
     project_id = add_project(db, root, name="copied", user_id=user["id"])["id"]
-    run_id = start_run(db, project_id, "everything", user_id=user["id"])["id"]
+    secret = {"token": "sealed-in-the-copy-4410"}  # a row of run_secret_args
+    run_id = start_run(db, project_id, "everything", args=secret, user_id=user["id"])["id"]
     await execute_inline(db, run_id, artifacts_dir=home / "artifacts")
     run = get_run(db, run_id)
     assert run["status"] == "completed", run["error_message"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from stepstone.services.runs import get_run, run_logs, start_run
 from stepstone.store.database import Database
@@ -111,11 +112,11 @@ async def with_secret_args(ctx: Context) -> str:
 """
 
 
-async def test_args_the_schema_marks_secret_stay_out_of_the_database_and_reach_the_step(
+async def test_args_the_schema_marks_secret_are_sealed_in_the_database_and_reach_the_step(
     db: Database, make_project, home: Path
 ) -> None:
     from stepstone.services.runs import delete_run, resume_run
-    from stepstone.store.secret_args import SecretArgs
+    from stepstone.store.schema import run_secret_args
 
     project: Project = make_project(WITH_SECRET_ARGS)
     (project.root / "fail").touch()
@@ -125,7 +126,7 @@ async def test_args_the_schema_marks_secret_stay_out_of_the_database_and_reach_t
     await execute_inline(db, run_id)
     (project.root / "received.txt").unlink()
     (project.root / "fail").unlink()
-    resume_run(db, run_id)  # executed again: the secrets come back from their own file
+    resume_run(db, run_id)  # executed again: the secrets are opened again
     await execute_inline(db, run_id)
 
     run = get_run(db, run_id)
@@ -134,8 +135,12 @@ async def test_args_the_schema_marks_secret_stay_out_of_the_database_and_reach_t
     for secret in (SECRET_ARG, "pin-code-0042"):
         assert secret not in repr(run) + repr(run_logs(db, run_id))
         assert secret.encode() not in raw_database(home)
-    secrets = home / "run-secrets" / f"{run_id}.json"
-    assert secrets.stat().st_mode & 0o777 == 0o600
+    assert not (home / "run-secrets").exists(), "no file of secret args any more"
+
+    def sealed() -> list[str]:
+        with db.read() as conn:
+            return list(conn.execute(select(run_secret_args.c.sealed)).scalars())
+
+    assert len(sealed()) == 1
     delete_run(db, run_id, artifacts_dir=home / "artifacts")
-    assert not secrets.exists()
-    assert SecretArgs.beside(db).load(run_id) == {}
+    assert sealed() == [], "the sealed secret args go with the run"

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
 from stepstone.api import ws
-from stepstone.api.auth import TokenAuth, TokenIssuer, load_or_create_secret
+from stepstone.api.auth import TokenAuth, TokenIssuer, signing_secret
 from stepstone.api.errors import install_error_handlers
 from stepstone.api.guards import RequestGuards
 from stepstone.api.login_throttle import LoginThrottle
@@ -71,6 +71,8 @@ def create_app(
     here unless one is given. Without a worker it serves the API only: other processes
     (``stepstone worker``) execute the runs, and the live feed reads their changes from the
     database."""
+    # Checked before anything starts: a bad secret is one error, not a half-built server.
+    secret = signing_secret(settings.home, settings.configured_jwt_secret())
     database = db or settings.open_database()
     bus = EventBus()
     feed = ChangeFeed(database, bus, poll_seconds=settings.live_poll_seconds)
@@ -132,7 +134,7 @@ def create_app(
     app.state.run_cache = RunCache()
     app.state.wake = lambda: None
     app.state.observe_run = lambda run: None
-    issuer = TokenIssuer(load_or_create_secret(settings.home), settings.token_expiry_seconds)
+    issuer = TokenIssuer(secret, settings.token_expiry_seconds)
     app.state.auth = TokenAuth(database, issuer, cache_seconds=settings.auth_cache_seconds)
     app.state.login_throttle = LoginThrottle()
     api = APIRouter(prefix="/api")

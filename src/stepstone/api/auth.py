@@ -1,8 +1,8 @@
-"""Bearer tokens: HS256 JWTs signed with a secret kept in ``$STEPSTONE_HOME`` (mode 0600)."""
+"""Bearer tokens: HS256 JWTs signed with ``STEPSTONE_JWT_SECRET``, or else a secret kept in
+``$STEPSTONE_HOME`` (mode 0600)."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -14,44 +14,40 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from stepstone.errors import Forbidden, Unauthorized
+from stepstone.errors import Forbidden, InvalidInput, Unauthorized
 from stepstone.services.users import Access, access_of
 from stepstone.store.database import Database
-from stepstone.store.private_files import private_folder
+from stepstone.store.private_files import secret_file
 from stepstone.store.records import User
 
 SECRET_FILE = "jwt-secret"
+SECRET_SETTING = "STEPSTONE_JWT_SECRET"
 ALGORITHM = "HS256"
-
-
 MIN_SECRET_LENGTH = 32
 
 
+def signing_secret(home: Path, configured: str | None) -> str:
+    """The secret tokens are signed with: ``configured`` (the ``STEPSTONE_JWT_SECRET``
+    setting, which every API process behind one address must share), else the home's own.
+    A configured secret shorter than 32 characters is refused (InvalidInput)."""
+    if configured is None:
+        return load_or_create_secret(home)
+    if len(configured) < MIN_SECRET_LENGTH:
+        raise InvalidInput(
+            f"{SECRET_SETTING} is {len(configured)} characters long; it must be at least"
+            f" {MIN_SECRET_LENGTH} (make one with: openssl rand -base64 48)"
+        )
+    return configured
+
+
 def load_or_create_secret(home: Path) -> str:
-    """The signing secret; generated on first start (written whole, then renamed into
-    place, so a crash never leaves half a secret), readable by the owner only."""
-    path = private_folder(home) / SECRET_FILE
-    if path.is_file():
-        secret = path.read_text().strip()
-        if len(secret) >= MIN_SECRET_LENGTH:
-            return secret
-    secret = secrets.token_urlsafe(48)
-    partial = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as secret_file:
-        secret_file.write(secret)
-        secret_file.flush()
-        os.fsync(secret_file.fileno())
-    try:
-        os.link(partial, path)  # fails if another process won the race: use its secret
-    except FileExistsError:
-        secret = path.read_text().strip()
-        if len(secret) < MIN_SECRET_LENGTH:  # an unusable leftover: replace it
-            os.replace(partial, path)
-            return load_or_create_secret(home)
-    finally:
-        partial.unlink(missing_ok=True)
-    return secret
+    """The home's signing secret; generated on first start (written whole, so a crash
+    never leaves half a secret), readable by the owner only."""
+    return secret_file(
+        home / SECRET_FILE,
+        generate=lambda: secrets.token_urlsafe(48),
+        usable=lambda secret: len(secret) >= MIN_SECRET_LENGTH,
+    )
 
 
 @dataclass(frozen=True)

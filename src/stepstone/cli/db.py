@@ -21,7 +21,9 @@ INTERRUPTED_EXIT_CODE = 130
 HOME_FILES = {
     "jwt-secret": "signs login tokens: every API process needs this same file (without it,"
     " users log in again)",
-    "run-secrets/": "the secret args of runs, which stay out of the database",
+    "secret-key": "opens the secret args of runs, sealed in the database: every process needs"
+    " this same key (or the same STEPSTONE_SECRET_KEY)",
+    "run-secrets/": "the secret args of runs started before they were sealed in the database",
     "artifacts/": "the files runs saved",
 }
 """What a home holds beside its database, which a copy of the database does not carry."""

@@ -48,5 +48,9 @@ def artifact_file(
     folder = run_folder(artifacts_dir, run["id"])
     path = folder / row["file_name"]
     if path.parent != folder or not path.is_file():
-        raise NotFound(f"the file of artifact {row['name']!r} is missing")
+        raise NotFound(
+            f"the file of artifact {row['name']!r} is missing here: it may have been saved on"
+            " another machine (every process needs STEPSTONE_ARTIFACTS_DIR on a folder all"
+            " of them mount)"
+        )
     return ArtifactFile(path=path, name=row["name"], content_type=row["content_type"])

@@ -200,8 +200,6 @@ def start_run(
         schema = json.loads(definition["args_schema"]) if definition["args_schema"] else None
         validate_args(args, schema)
         stored_args, secret_values = secret_args.split(args, schema)
-        if secret_values:  # before the row: a run never exists without its secrets
-            SecretArgs.beside(db).save(run_id, secret_values)
         store.insert_run_txn(
             conn,
             {
@@ -225,6 +223,8 @@ def start_run(
             },
             run_id=run_id,
         )
+        # Sealed in the run's own transaction: a run never exists without its secrets.
+        SecretArgs.beside(db).save_txn(conn, run_id, secret_values)
         if claim_for is not None:
             leases.claim_run_txn(conn, run_id, claim_for)
         return _view_txn(conn, run_id)
@@ -391,8 +391,8 @@ def run_logs(
 def delete_run(
     db: Database, run_id: str, *, artifacts_dir: Path, user_id: str | None = None
 ) -> None:
-    """Delete a run with its steps, events, logs and artifacts (their files in
-    ``artifacts_dir`` too); refused while a worker executes it."""
+    """Delete a run with its steps, events, logs, artifacts (their files in
+    ``artifacts_dir`` too) and secret args; refused while a worker executes it."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         if is_live(run):

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from stepstone.engine.context import RunInfo
 from stepstone.engine.executor import Outcome, RunExecution
 from stepstone.engine.loader import load_definition
@@ -32,7 +34,8 @@ def prepare_execution(
     agent_commands: Mapping[str, Sequence[str]] | None = None,
 ) -> RunExecution:
     """Read the run and build its execution (saving artifacts under ``artifacts_dir``,
-    starting agents with ``agent_commands``); raises InvalidInput if its code cannot load."""
+    starting agents with ``agent_commands``); raises InvalidInput if its secret args cannot
+    be opened or its code cannot load."""
     with db.transaction() as conn:
         run = run_store.get_run_txn(conn, run_id)
         assert run is not None, "a leased run exists"
@@ -42,19 +45,31 @@ def prepare_execution(
     assert project is not None
     assert definition_row is not None
     end_left_overs(run_id, cut_off)
+    args = _args_of(db, run, definition_row["args_schema"], journal)
     definition = load_definition(project["path"], definition_row["file_path"], run["workflow"])
     info = RunInfo.from_row(run, project_path=project["path"])
-    secrets = SecretArgs.beside(db).load(run_id)
-    journal.redactor.add(str(value) for value in secrets.values())
     return RunExecution(
         run_info=info,
-        args={**json.loads(run["args"]), **secrets},
+        args=args,
         definition=definition,
         journal=journal,
         lease_token=lease_token,
         artifacts_dir=artifacts_dir,
         agent_commands=agent_commands,
     )
+
+
+def _args_of(
+    db: Database, run: RowMapping, schema_text: str | None, journal: JournalWriter
+) -> dict[str, Any]:
+    """The run's args with its secret ones opened (and known to the journal's redactor);
+    InvalidInput when they cannot be: the run fails rather than hand a step the
+    ``[redacted]`` the database holds in their place."""
+    stored: dict[str, Any] = json.loads(run["args"])
+    schema = json.loads(schema_text) if schema_text else None
+    secrets = SecretArgs.beside(db).load(run["id"], stored_args=stored, schema=schema)
+    journal.redactor.add(str(value) for value in secrets.values())
+    return {**stored, **secrets}
 
 
 def end_left_overs(run_id: str, groups: Sequence[Mapping[Any, Any]]) -> None:
