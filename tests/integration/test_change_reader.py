@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from stepstone.services.runs import start_run
-from stepstone.store.changes import Changes, change_reader
+from stepstone.store.changes import ChangeReader, Changes, change_reader
 from stepstone.store.database import Database
 from stepstone.store.notifications import listen_for_changes
 from tests.helpers import Project, execute_inline
@@ -24,20 +24,24 @@ async def pair(ctx: Context) -> None:
 """
 
 
-def look(db: Database, reader) -> Changes:  # type: ignore[no-untyped-def]
+def look(db: Database, reader: ChangeReader) -> Changes:
     with db.read() as conn:
-        changes: Changes = reader.read_txn(conn)
-    return changes
+        return reader.read_txn(conn)
+
+
+def queued_run_and_reader(db: Database, project: Project) -> tuple[str, ChangeReader]:
+    """A run queued, then a reader started (after it)."""
+    run_id = start_run(db, project.id, "pair")["id"]
+    reader = change_reader(db)
+    with db.read() as conn:
+        reader.start_txn(conn)
+    return run_id, reader
 
 
 async def test_a_reader_returns_each_change_made_after_it_started(
     db: Database, make_project
 ) -> None:
-    project: Project = make_project(FLOW)
-    run_id = start_run(db, project.id, "pair")["id"]
-    reader = change_reader(db)
-    with db.read() as conn:
-        reader.start_txn(conn)
+    run_id, reader = queued_run_and_reader(db, make_project(FLOW))
     assert look(db, reader).events == []  # the run's creation came before the start
 
     await execute_inline(db, run_id)
@@ -70,11 +74,7 @@ def insert_log(conn: psycopg.Connection, run_id: str, line: str) -> int:
 def test_a_change_committed_after_a_newer_one_was_read_is_still_returned_once(
     db: Database, make_project
 ) -> None:
-    project: Project = make_project(FLOW)
-    run_id = start_run(db, project.id, "pair")["id"]
-    reader = change_reader(db)
-    with db.read() as conn:
-        reader.start_txn(conn)
+    run_id, reader = queued_run_and_reader(db, make_project(FLOW))
     with psycopg.connect(db.driver_url) as slow, psycopg.connect(db.driver_url) as quick:
         late_id = insert_log(slow, run_id, "late")  # its transaction stays open
         early_id = insert_log(quick, run_id, "early")
