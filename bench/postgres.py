@@ -54,14 +54,11 @@ def measure_rounds() -> list[PostgresRound]:
         floor = measure_postgres_commit_floor(FLOOR_COMMITS)
         with fresh_postgres_database() as url:
             step_ms = measure_noop_step_ms(NOOP_STEPS, url)
-        with fresh_postgres_database() as url:
-            waiting_ms = measure_noop_step_ms(NOOP_STEPS, url, waiting=True)
-        rounds.append(PostgresRound(floor, step_ms, waiting_ms))
+        rounds.append(PostgresRound(floor, step_ms))
         _progress(
             f"PostgreSQL round {number}/{STEP_ROUNDS}: floor {floor.commit.mean_ms:.3f} ms "
             f"mean (round trip {floor.round_trip.mean_ms:.3f} ms), step {step_ms:.3f} ms "
-            f"({step_ms / floor.commit.mean_ms:.2f}x), waiting step {waiting_ms:.3f} ms "
-            f"({waiting_ms / floor.commit.mean_ms:.2f}x)"
+            f"({step_ms / floor.commit.mean_ms:.2f}x)"
         )
     return rounds
 

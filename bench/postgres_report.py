@@ -28,8 +28,6 @@ class PostgresRound:
 
     floor: PostgresFloor
     step_ms: float
-    waiting_step_ms: float
-    """A no-op step that waits once: a running marker and a completion, two round trips."""
 
     @property
     def ratio_to_mean(self) -> float:
@@ -101,9 +99,6 @@ def summary_rows(pg: PostgresResults | PostgresSkipped) -> list[str]:
         f"{statistics.median(r.step_ms for r in rounds):.3f} ms | | |",
         f"| PostgreSQL: no-op step / its floor mean | {ratio:.2f}x | ≤ {STEP_TARGET_RATIO:g}x "
         f"| {_verdict(ratio <= STEP_TARGET_RATIO)} |",
-        f"| PostgreSQL: no-op step that waits once (marker + completion) / its floor mean | "
-        f"{statistics.median(r.waiting_step_ms / r.floor.commit.mean_ms for r in rounds):.2f}x"
-        " | | |",
         f"| PostgreSQL: {pg.throughput[0].steps_per_run}-step runs/s drained by {workers} "
         f"worker processes | {' / '.join(f'{rate:.0f}' for rate in rates.values())} runs/s "
         f"| more with 2 than with 1 (2 cores) | {_verdict(_grows(rates))} |",
@@ -130,9 +125,8 @@ def summary_rows(pg: PostgresResults | PostgresSkipped) -> list[str]:
 def _rounds_table(pg: PostgresResults) -> list[str]:
     lines = [
         "| round | floor mean ms | floor median ms | floor p99 ms | `SELECT 1` mean ms "
-        "| step ms | / floor mean | / floor median | step in round trips "
-        "| waiting step ms | / floor mean |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| step ms | / floor mean | / floor median | step in round trips |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for number, r in enumerate(pg.rounds, start=1):
         commit = r.floor.commit
@@ -140,8 +134,7 @@ def _rounds_table(pg: PostgresResults) -> list[str]:
             f"| {number} | {commit.mean_ms:.3f} | {commit.median_ms:.3f} "
             f"| {percentile(commit.values_ms, 0.99):.3f} | {r.floor.round_trip.mean_ms:.3f} "
             f"| {r.step_ms:.3f} | {r.ratio_to_mean:.2f}x | {r.ratio_to_median:.2f}x "
-            f"| {r.in_round_trips:.1f} | {r.waiting_step_ms:.3f} "
-            f"| {r.waiting_step_ms / r.floor.commit.mean_ms:.2f}x |"
+            f"| {r.in_round_trips:.1f} |"
         )
     return lines
 

@@ -25,8 +25,6 @@ class Round:
 
     floor: Sample
     step_ms: float
-    waiting_step_ms: float
-    """A no-op step that waits once: a running marker and a completion, two commits."""
 
     @property
     def ratio_to_mean(self) -> float:
@@ -57,7 +55,6 @@ def _verdict(ok: bool) -> str:
 def _summary(results: Results) -> list[str]:
     rounds = results.rounds
     ratio = statistics.median(r.ratio_to_mean for r in rounds)
-    waiting_ratio = statistics.median(r.waiting_step_ms / r.floor.mean_ms for r in rounds)
     lines = [
         "| measure | value | target | verdict |",
         "|---|---|---|---|",
@@ -71,8 +68,6 @@ def _summary(results: Results) -> list[str]:
         f"{_verdict(ratio <= STEP_TARGET_RATIO)} |",
         f"| no-op step / floor median | "
         f"{statistics.median(r.ratio_to_median for r in rounds):.2f}x | | |",
-        f"| no-op step that waits once (`await asyncio.sleep(0)`: marker + completion) / "
-        f"floor mean | {waiting_ratio:.2f}x | | |",
     ]
     for completed, timings in results.resumes.items():
         seconds = statistics.median(t.to_first_step_seconds for t in timings)
@@ -92,16 +87,14 @@ def _summary(results: Results) -> list[str]:
 
 def _rounds_table(results: Results) -> list[str]:
     lines = [
-        "| round | floor mean ms | floor median ms | floor p99 ms | step ms | / mean | / median "
-        "| waiting step ms | / mean |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| round | floor mean ms | floor median ms | floor p99 ms | step ms | / mean | / median |",
+        "|---|---|---|---|---|---|---|",
     ]
     for number, r in enumerate(results.rounds, start=1):
         p99 = sorted(r.floor.values_ms)[int(len(r.floor.values_ms) * 0.99)]
         lines.append(
             f"| {number} | {r.floor.mean_ms:.3f} | {r.floor.median_ms:.3f} | {p99:.3f} "
-            f"| {r.step_ms:.3f} | {r.ratio_to_mean:.2f}x | {r.ratio_to_median:.2f}x "
-            f"| {r.waiting_step_ms:.3f} | {r.waiting_step_ms / r.floor.mean_ms:.2f}x |"
+            f"| {r.step_ms:.3f} | {r.ratio_to_mean:.2f}x | {r.ratio_to_median:.2f}x |"
         )
     return lines
 

@@ -51,12 +51,10 @@ def measure_rounds() -> list[Round]:
     for number in range(1, STEP_ROUNDS + 1):
         floor = measure_commit_floor(FLOOR_COMMITS)
         step_ms = measure_noop_step_ms(NOOP_STEPS)
-        waiting_ms = measure_noop_step_ms(NOOP_STEPS, waiting=True)
-        rounds.append(Round(floor, step_ms, waiting_ms))
+        rounds.append(Round(floor, step_ms))
         _progress(
             f"round {number}/{STEP_ROUNDS}: floor {floor.mean_ms:.3f} ms mean, "
-            f"step {step_ms:.3f} ms ({step_ms / floor.mean_ms:.2f}x), "
-            f"waiting step {waiting_ms:.3f} ms ({waiting_ms / floor.mean_ms:.2f}x)"
+            f"step {step_ms:.3f} ms ({step_ms / floor.mean_ms:.2f}x)"
         )
     return rounds
 

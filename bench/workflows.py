@@ -21,12 +21,6 @@ async def noop() -> None:
     """A step that does nothing: what is left is the engine's own cost."""
 
 
-async def noop_that_waits() -> None:
-    """A step that does nothing but give the event loop its turn once, as any step that
-    waits on something does: it is recorded with a running marker, then a completion."""
-    await asyncio.sleep(0)
-
-
 def sentinel(mark_file: str, fail_flag: str) -> str:
     """Record when the step's function started; fail while the flag file exists."""
     started = time.perf_counter()
@@ -38,11 +32,10 @@ def sentinel(mark_file: str, fail_flag: str) -> str:
 
 @workflow(id="bench-noop", name="Benchmark: no-op steps")
 async def bench_noop(ctx: Context) -> int:
-    """``args.steps`` no-op steps, one after another (``args.wait``: steps that wait once)."""
+    """``args.steps`` no-op steps, one after another."""
     steps = int(ctx.args["steps"])
-    step = noop_that_waits if ctx.args.get("wait") else noop
     for i in range(steps):
-        await ctx.step.run(f"s{i}", step)
+        await ctx.step.run(f"s{i}", noop)
     return steps
 
 

@@ -11,10 +11,8 @@ effects file. After each trial the run must have:
 
 - nothing **lost**: it completed with the right result, and every step seen completed after
   a kill is still that same completion (same output, same completion time);
-- nothing **doubled**: each step has one completed attempt, no more executions than attempts
-  (an async step's execution may have none when a kill came as it began: its attempt is
-  written when it first waits), and no execution that began after the step's completion was
-  recorded;
+- nothing **doubled**: each step has one completed attempt, no more executions than attempts,
+  and no execution that began after the step's completion was recorded;
 - nothing **stuck**: it completed within ``STUCK_SECONDS`` of its last recovery.
 """
 
@@ -112,13 +110,6 @@ WORKFLOW = textwrap.dedent(
 ).replace("LOW, HIGH", f"{STEP_SECONDS[0]}, {STEP_SECONDS[1]}")
 
 SLEEP_STEPS = {"build-settle"}
-EAGER_STEPS = {"ship-part", "ship-part#2", "ship-part#3"}
-"""Async function steps: their function starts before their attempt is written (the
-executor's eager attempts), so an execution killed before it first waited leaves none."""
-FIRST_SLICE_SECONDS = 0.25
-"""How soon after an eager step's execution began a kill must come to explain its missing
-attempt: the first slice and the marker's commit take about a millisecond, more when the
-marker waits for another writer's lock."""
 
 
 def expected_result(seed: int) -> dict[str, Any]:
@@ -161,8 +152,6 @@ class Chaos:
         self.root = root
         self.rng = rng
         self.tally = tally
-        self.kill_times: list[float] = []
-        """When each SIGKILL was sent (``time.time()``), to compare with the effects."""
         self.home = root / "home"
         self.project = root / "project"
         self.effects = self.project / "effects"
@@ -231,7 +220,6 @@ class Chaos:
             moment = "random"
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
-            self.kill_times.append(time.time())
             self.tally.kills[f"{what} ({moment})"] += 1
         proc.wait(timeout=30)
 
@@ -398,13 +386,7 @@ def _check(
         if sum(a["status"] == "completed" for a in attempts) > 1:
             problems["doubled"].append(f"{key} completed more than once")
         ran = executions.get(key, [])
-        cut_short = 0
-        if key in EAGER_STEPS:
-            cut_short = sum(
-                any(0 <= kill - at <= FIRST_SLICE_SECONDS for kill in chaos.kill_times)
-                for at in ran
-            )
-        if len(ran) > len(attempts) + cut_short:
+        if len(ran) > len(attempts):
             problems["doubled"].append(f"{key}: {len(ran)} executions, {len(attempts)} attempts")
         done_at = completions.get(key, (None, None))[1]
         if done_at is not None and any(at > done_at for at in ran):

@@ -83,15 +83,7 @@ class StepApi:
             return await result if inspect.isawaitable(result) else result
 
         return await self._execution.run_step(
-            step_id,
-            "run",
-            action,
-            retries=retries,
-            retry_backoff=retry_backoff,
-            timeout=timeout,
-            # An async function's first slice runs at once: one that never waits costs one
-            # commit. A sync function keeps its running marker before it starts.
-            eager=inspect.iscoroutinefunction(fn),
+            step_id, "run", action, retries=retries, retry_backoff=retry_backoff, timeout=timeout
         )
 
     async def cli(

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import logging
 import time
 import traceback
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from stepstone.engine.agent_host import AgentStepHost
 from stepstone.engine.context import Context, RunInfo
 from stepstone.engine.definition import WorkflowDefinition
-from stepstone.engine.eager import FirstSlice, finish, run_first_slice
 from stepstone.engine.keys import StepKeys
 from stepstone.engine.results import decode_result, encode_result
 from stepstone.errors import (
@@ -86,16 +76,6 @@ class AttemptResult:
     error: str = ""
     traceback: str | None = None
     retryable: bool = True
-
-
-def attempt_failure(exc: Exception) -> AttemptResult:
-    """The result of an attempt that raised ``exc``."""
-    if isinstance(exc, ResultNotSerializable | BudgetExceeded):
-        # Retrying would repeat the side effects and return the same kind of value, or meet
-        # the same budget.
-        return AttemptResult(error=exc.message, retryable=False)
-    text = "".join(traceback.format_exception(exc))
-    return AttemptResult(error=describe_exception(exc), traceback=text)
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -254,11 +234,8 @@ class RunExecution:
         retries: int = 0,
         retry_backoff: float = 1.0,
         timeout: float | None = None,
-        eager: bool = False,
     ) -> Any:
-        """One step: the recorded output if the key completed before, else run ``action``.
-        ``eager``: ``action`` may start before its running marker is written (see
-        ``_eager_attempt``); for async functions, whose first slice does not block."""
+        """One step: the recorded output if the key completed before, else run ``action``."""
         return await self._step(
             step_id,
             kind,
@@ -266,7 +243,6 @@ class RunExecution:
             retries=retries,
             retry_backoff=retry_backoff,
             timeout=timeout,
-            eager=eager,
         )
 
     async def run_agent_step(
@@ -309,11 +285,9 @@ class RunExecution:
         wake_after_seconds: float | None = None,
         rerun: bool = False,
         even_if_interrupted: bool = False,
-        eager: bool = False,
     ) -> Any:
         """A step (``rerun``: even one that completed before; ``even_if_interrupted``: even
-        when a pause or cancel is due, as cleanups are; ``eager``: ``action`` does not read
-        its record and may start before its running marker)."""
+        when a pause or cancel is due, as cleanups are)."""
         key = self._keys.next(step_id, _current_phase.get())
         record = self._records.get(key)
         if record is not None and record.status == StepStatus.COMPLETED and not rerun:
@@ -321,18 +295,10 @@ class RunExecution:
             return decode_result(record.output)
         self._unreplayed = 0  # from this step on, the run does new work
         for attempt_index in range(retries + 1):
-            if eager:
-                record, attempt_id, attempt = await self._eager_attempt(
-                    key, step_id, kind, record, action, timeout
-                )
-                if attempt_id is None:  # finished at once, recorded with its marker
-                    return decode_result(record.output)
-            else:
-                record, attempt_id = await self._start_attempt(
-                    key, step_id, kind, record, wake_after_seconds, even_if_interrupted
-                )
-                run = functools.partial(action, record)
-                attempt = await self._attempt(key, attempt_id, run, timeout)
+            record, attempt_id = await self._start_attempt(
+                key, step_id, kind, record, wake_after_seconds, even_if_interrupted
+            )
+            attempt = await self._attempt(key, attempt_id, action, record, timeout)
             if attempt.output is not None:
                 await self._record_attempt(record, attempt_id, attempt, final=True)
                 return decode_result(attempt.output)
@@ -377,76 +343,12 @@ class RunExecution:
         self._records[key] = started
         return started, attempt_id
 
-    async def _eager_attempt(
-        self,
-        key: str,
-        step_id: str,
-        kind: str,
-        record: StepRecord | None,
-        action: Callable[[StepRecord], Awaitable[Any]],
-        timeout: float | None,
-    ) -> tuple[StepRecord, int | None, AttemptResult]:
-        """An attempt whose action runs its first slice before the running marker exists.
-        Finished then (it never waited), marker and completion are one commit and the
-        attempt id is None: an async step that computes a value costs one commit, not two.
-        Otherwise the marker is written (fence, pause and cancel checked) as soon as the
-        action first waits or has failed, and the attempt goes on as any other.
-
-        What this gives up: a worker that lost its lease learns it after an eager step's
-        first slice, not before; the slice's result is never recorded (every write is
-        fenced), but whatever the slice did in the process has happened."""
-        self._raise_if_interrupted()
-        token = _current_step.set(key)
-        try:
-            # The action of an eager step does not read its record (run_step's lambda).
-            coro = cast(Coroutine[Any, Any, Any], action(cast(StepRecord, record)))
-            first = run_first_slice(coro)
-        finally:
-            _current_step.reset(token)
-        if first.done:
-            try:
-                output = encode_result(key, first.value)
-            except ResultNotSerializable as exc:
-                first = FirstSlice(error=exc)
-            else:
-                completed = await self._complete_at_once(key, step_id, kind, record, output)
-                return completed, None, AttemptResult(output=output)
-        try:
-            record, attempt_id = await self._start_attempt(key, step_id, kind, record, None)
-        except BaseException:
-            coro.close()
-            raise
-        if first.error is not None:
-            return record, attempt_id, attempt_failure(first.error)
-        attempt = await self._attempt(key, attempt_id, lambda: finish(coro, first.awaited), timeout)
-        return record, attempt_id, attempt
-
-    async def _complete_at_once(
-        self, key: str, step_id: str, kind: str, record: StepRecord | None, output: str
-    ) -> StepRecord:
-        flags, completed = await self._journal.call(
-            lambda j: j.complete_at_once(
-                run_id=self.run_info.id,
-                lease_token=self._lease_token,
-                key=key,
-                name=step_id,
-                phase=_current_phase.get(),
-                kind=kind,
-                record=record,
-                output=output,
-            )
-        )
-        # The step ran; a pause or cancel asked for meanwhile applies at the next step.
-        self.cancel_requested |= flags.cancel_requested
-        self.pause_requested |= flags.pause_requested
-        self._records[key] = completed
-        return completed
-
     async def _attempt(
         self,
         key: str,
         attempt_id: int,
-        run: Callable[[], Awaitable[Any]],
+        action: Callable[[StepRecord], Awaitable[Any]],
+        record: StepRecord,
         timeout: float | None,
     ) -> AttemptResult:
         token = _current_step.set(key)
@@ -454,12 +356,16 @@ class RunExecution:
         step_timeout = asyncio.timeout(timeout)
         try:
             async with step_timeout:
-                value = await run()
+                value = await action(record)
             return AttemptResult(output=encode_result(key, value))
+        except (ResultNotSerializable, BudgetExceeded) as exc:
+            # Retrying would repeat the side effects and return the same kind of value, or
+            # meet the same budget.
+            return AttemptResult(error=exc.message, retryable=False)
         except Exception as exc:
             if isinstance(exc, TimeoutError) and step_timeout.expired():
                 return AttemptResult(error=f"step timed out after {timeout:g} s")
-            return attempt_failure(exc)
+            return AttemptResult(error=describe_exception(exc), traceback=traceback.format_exc())
         finally:
             _current_attempt.reset(attempt_token)
             _current_step.reset(token)

@@ -1,11 +1,9 @@
 """The journal's hot path: the writes a step makes, on a lean connection of their own.
 
-A step costs two transactions: the *running marker* before its function runs (or, for an
-async function, as soon as it first waits), and the *completion* (or failure) after; an
-async function that finishes without waiting costs one (``complete_at_once``). They go
-straight to the DB-API connection with fixed SQL (journal_connections.py: SQLite or
-PostgreSQL), because a no-op step must cost little more than one durable commit (``bench/``
-measures it); the rest of Stepstone uses SQLAlchemy.
+A step costs two transactions: the *running marker* before its function runs, and the
+*completion* (or failure) after. Both go straight to the DB-API connection with fixed SQL
+(journal_connections.py: SQLite or PostgreSQL), because a no-op step must cost little more
+than one durable commit (``bench/`` measures it); the rest of Stepstone uses SQLAlchemy.
 
 Durability: the completion commits durably. The marker does not wait for the disk (SQLite:
 ``synchronous=NORMAL``, whose WAL frames the next FULL commit flushes; PostgreSQL:
@@ -175,49 +173,6 @@ class Journal:
             )
         record.status = "completed"
         record.output = output
-
-    def complete_at_once(
-        self,
-        *,
-        run_id: str,
-        lease_token: str,
-        key: str,
-        name: str,
-        phase: str | None,
-        kind: str,
-        record: StepRecord | None,
-        output: str,
-    ) -> tuple[RunFlags, StepRecord]:
-        """An attempt that finished before it had a running marker, marker and completion in
-        one durable transaction. It is recorded even when a pause or cancel was requested
-        (the step already ran); the flags returned say so."""
-        output = self.redactor.text(output)
-        with self._transaction(durable=True) as (cur, now):
-            flags = self._fence(cur, run_id, lease_token)
-            if record is None:
-                step_id = cur.execute(
-                    "INSERT INTO workflow_steps (run_id, key, name, phase, kind, status, attempt,"
-                    " output, started_at, completed_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, 'completed', 1, ?, ?, ?, ?) RETURNING id",
-                    (run_id, key, name, phase, kind, output, now, now, now),
-                ).fetchone()[0]
-                record = StepRecord(step_id, "completed", 1, output, None)
-            else:
-                record.attempt += 1
-                cur.execute(
-                    "UPDATE workflow_steps SET status='completed', attempt=?, name=?, phase=?,"
-                    " kind=?, output=?, error_message=NULL, started_at=?, completed_at=?,"
-                    " updated_at=? WHERE id=?",
-                    (record.attempt, name, phase, kind, output, now, now, now, record.id),
-                )
-            cur.execute(
-                "INSERT INTO step_attempts (step_id, attempt, status, started_at, completed_at)"
-                " VALUES (?, ?, 'completed', ?, ?)",
-                (record.id, record.attempt, now, now),
-            )
-        record.status = "completed"
-        record.output = output
-        return flags, record
 
     def fail_attempt(
         self,

@@ -48,24 +48,6 @@ COMPLETE = (
     " WHERE id=? AND EXISTS (SELECT 1 FROM step))"
     " SELECT count(*) FROM step"
 )
-_AT_ONCE_ANSWER = (
-    "attempt AS (INSERT INTO step_attempts (step_id, attempt, status, started_at, completed_at)"
-    " SELECT id, attempt, 'completed', ?::float8, ?::float8 FROM step)"
-    " SELECT fence.pause_requested, fence.cancel_requested, step.id"
-    " FROM fence LEFT JOIN step ON true"
-)
-AT_ONCE_NEW = (
-    f"WITH {_FENCE}, step AS (INSERT INTO workflow_steps (run_id, key, name, phase, kind,"
-    " status, attempt, output, started_at, completed_at, updated_at)"
-    " SELECT ?, ?, ?, ?, ?, 'completed', 1, ?, ?::float8, ?::float8, ?::float8 FROM fence"
-    f" RETURNING id, attempt), {_AT_ONCE_ANSWER}"
-)
-AT_ONCE_AGAIN = (
-    f"WITH {_FENCE}, step AS (UPDATE workflow_steps SET status='completed', attempt=?, name=?,"
-    " phase=?, kind=?, output=?, error_message=NULL, started_at=?::float8,"
-    " completed_at=?::float8, updated_at=?::float8 WHERE id=? AND EXISTS (SELECT 1 FROM fence)"
-    f" RETURNING id, attempt), {_AT_ONCE_ANSWER}"
-)
 
 
 class PostgresJournal(Journal):
@@ -122,35 +104,3 @@ class PostgresJournal(Journal):
             raise LeaseLost(f"run {run_id} is no longer leased to this worker")
         record.status = "completed"
         record.output = output
-
-    def complete_at_once(
-        self,
-        *,
-        run_id: str,
-        lease_token: str,
-        key: str,
-        name: str,
-        phase: str | None,
-        kind: str,
-        record: StepRecord | None,
-        output: str,
-    ) -> tuple[RunFlags, StepRecord]:
-        output = self.redactor.text(output)
-        now = time.time()
-        fence = (run_id, lease_token)
-        if record is None:
-            params = (*fence, run_id, key, name, phase, kind, output, now, now, now, now, now)
-            rows = self._statement(AT_ONCE_NEW, params, durable=True)
-        else:
-            again = (record.attempt + 1, name, phase, kind, output, now, now, now, record.id)
-            rows = self._statement(AT_ONCE_AGAIN, (*fence, *again, now, now), durable=True)
-        if not rows:
-            raise LeaseLost(f"run {run_id} is no longer leased to this worker")
-        pause, cancel, step_id = rows[0]
-        if record is None:
-            record = StepRecord(step_id, "completed", 1, output, None)
-        else:
-            record.attempt += 1
-            record.status = "completed"
-            record.output = output
-        return RunFlags(bool(pause), bool(cancel)), record
