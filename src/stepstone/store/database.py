@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from stepstone.errors import InvalidInput
 from stepstone.store.private_files import private_folder
 from stepstone.store.sealing import Sealer
+from stepstone.store.writer import BUSY_TIMEOUT_MS, SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-BUSY_TIMEOUT_MS = 10_000
 READ_ONLY_OPTION = "stepstone_read_only"
 
 
@@ -166,6 +166,8 @@ class Database:
             else self.url
         )
         """For PostgreSQL, the URL as its own driver (psycopg) takes it."""
+        self.writer = SqliteWriter(self.engine) if self.sqlite_path is not None else None
+        """SQLite: the connection every write of this process goes through (writer.py)."""
 
     @classmethod
     def open(
@@ -177,7 +179,11 @@ class Database:
         return db
 
     def transaction(self) -> AbstractContextManager[Connection]:
-        """``with db.transaction() as conn:`` commits on success, rolls back on error."""
+        """``with db.transaction() as conn:`` commits on success, rolls back on error (on
+        SQLite, the block's writes are committed with those of other callers of this
+        process that write at the same time; an error undoes this block's only)."""
+        if self.writer is not None:
+            return self.writer.transaction()
         return self.engine.begin()
 
     @contextmanager
@@ -192,4 +198,6 @@ class Database:
                 yield reader
 
     def dispose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
         self.engine.dispose()

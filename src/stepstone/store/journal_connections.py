@@ -49,8 +49,8 @@ def connect_journal(db: Database, *, wait_for_lock: bool = True) -> JournalConne
     """A lean connection to ``db``. ``wait_for_lock=False``: a write that finds another
     writer holding a lock it needs fails (SQLite: at once, ``database is locked``;
     PostgreSQL: after ``LOCK_WAIT_MS``) and writes nothing (``is_lock_busy``)."""
-    if db.sqlite_path is not None:
-        return SqliteJournalConnection(db.sqlite_path, wait_for_lock=wait_for_lock)
+    if db.writer is not None:
+        return SqliteJournalConnection(db, wait_for_lock=wait_for_lock)
     return PostgresJournalConnection(
         db.driver_url, lock_wait_ms=None if wait_for_lock else LOCK_WAIT_MS
     )
@@ -77,29 +77,38 @@ def is_lock_busy(exc: BaseException) -> bool:
 
 
 class SqliteJournalConnection:
-    def __init__(self, path: str, *, wait_for_lock: bool) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        configure_sqlite_connection(self._conn)
-        if not wait_for_lock:
-            self._conn.execute("PRAGMA busy_timeout=0")
-        self._synchronous_full = True
+    """The journal's writes go through the process's one writer (writer.py): on the loop,
+    only when it is free (``wait_for_lock=False``), in a transaction of their own; on the
+    journal's thread, in turn, group-committed with the other writes of the process. Reads
+    have a connection of their own."""
+
+    def __init__(self, db: Database, *, wait_for_lock: bool) -> None:
+        assert db.writer is not None
+        assert db.sqlite_path is not None
+        self._writer = db.writer
+        self._wait_for_lock = wait_for_lock
+        self._reader = sqlite3.connect(
+            db.sqlite_path, isolation_level=None, check_same_thread=False
+        )
+        configure_sqlite_connection(self._reader)
 
     @contextmanager
     def transaction(self, *, durable: bool) -> Iterator[tuple[sqlite3.Cursor, float]]:
-        # synchronous=NORMAL in WAL mode: the next FULL commit flushes these frames too.
-        if durable != self._synchronous_full:
-            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._synchronous_full = durable
-        # IMMEDIATE: the write lock first, so rows are stamped in commit order (the live
-        # feed finds every change by its time).
-        with _committed(self._conn.cursor(), "BEGIN IMMEDIATE") as cur:
-            yield cur, time.time()
+        # On the thread, a write shares its group's commit, which is durable (FULL); on the
+        # loop it commits alone, with synchronous=NORMAL when not durable: the next FULL
+        # commit flushes its WAL frames too.
+        if self._wait_for_lock:
+            with self._writer.member() as driver:
+                yield driver.cursor(), time.time()
+        else:
+            with self._writer.alone(durable=durable) as driver:
+                yield driver.cursor(), time.time()
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._conn.execute(sql, params).fetchall()
+        return self._reader.execute(sql, params).fetchall()
 
     def close(self) -> None:
-        self._conn.close()
+        self._reader.close()
 
 
 @functools.lru_cache(maxsize=256)

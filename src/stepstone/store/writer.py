@@ -1,0 +1,254 @@
+"""One writer per process on SQLite: every write of this process goes through one connection.
+
+SQLite lets one connection write at a time. When each part of a process (the API's
+requests, the worker's claims and outcomes, the journal) writes on a connection of its own,
+they wait for each other in SQLite's busy handler, which sleeps in steps growing to 100 ms
+and favours no one. Here they queue instead, in arrival order, for the one connection,
+which is lent to each caller in turn. Callers that arrive while another writes share its
+transaction (**group commit**): each block runs in a SAVEPOINT of its own, so one that
+raises is rolled back alone and gets its own error, and each caller is answered only once
+the COMMIT that holds its write is on disk (the last of the group makes it). Other
+processes (a CLI command, a second worker on the same file) still take turns with this one
+through SQLite's lock, waiting for it up to the connection's busy timeout.
+
+A caller on the event loop never waits here: :meth:`SqliteWriter.alone` takes the
+connection only when it is free, for a transaction of its own, and fails at once (as a
+busy lock does) otherwise; the journal then makes the write on its thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+GROUP_MAX_WRITES = 64
+"""A group commits after this many writes even while more callers wait, so that a steady
+stream of writers does not keep the first ones waiting for their answer."""
+GROUP_MAX_SECONDS = 0.02
+"""...or once its first write has waited this long for the commit."""
+BUSY_TIMEOUT_MS = 10_000
+"""How long a write waits for another process holding SQLite's lock."""
+
+
+class WriterBusy(sqlite3.OperationalError):
+    """The writer is lent to another caller (``alone`` does not wait): nothing was written.
+    Its text says ``locked`` so that code handling SQLite's busy lock handles it too."""
+
+    def __init__(self) -> None:
+        super().__init__("database is locked (this process's writer is in use)")
+
+
+@dataclass
+class _Group:
+    """The callers sharing one transaction."""
+
+    writes: int = 0
+    first_write_at: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    broken: bool = False
+    """A statement failed in a way its savepoint could not undo: the group rolls back."""
+
+
+class SqliteWriter:
+    """The one connection this process writes with, and the queue of its callers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._turns = threading.Condition()
+        self._queue: deque[int] = deque()
+        self._tickets = itertools.count()
+        self._lent = False
+        self._group: _Group | None = None
+        self._transaction: Any = None
+        self._savepoints = itertools.count()
+        self._synchronous_full = True
+        self._inside = threading.local()
+        self.waited_seconds = 0.0
+        """How long callers spent waiting for their turn, in all (the benchmark reads it)."""
+        self.commits = 0
+
+    # -- callers ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """``with writer.transaction() as conn:``: the block's writes are committed with
+        those of the callers around it; an error in the block undoes its writes only."""
+        self._take_turn()
+        group: _Group | None = None
+        wrote = False
+        try:
+            group = self._join_group()
+            conn = self._connection()
+            with self._savepoint(group):
+                yield conn
+            wrote = True
+        finally:
+            self._end_turn(group)
+        assert group is not None
+        self._wait_for_commit(group, wrote)
+
+    @contextmanager
+    def alone(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
+        """The driver connection for one transaction of its own, if the writer is free now;
+        else :class:`WriterBusy` at once (so is SQLite's lock held by another process).
+        ``durable=False``: committed with ``synchronous=NORMAL`` (see journal.py)."""
+        with self._turns:
+            if self._lent or self._queue:
+                raise WriterBusy()
+            self._lent = True
+        try:
+            driver = self._driver()
+            self._set_synchronous(driver, full=durable)
+            driver.execute("PRAGMA busy_timeout=0")
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            try:
+                yield driver
+            except BaseException:
+                driver.execute("ROLLBACK")
+                raise
+            driver.execute("COMMIT")
+            self.commits += 1
+        finally:
+            with self._turns:
+                self._lent = False
+                self._turns.notify_all()
+
+    @contextmanager
+    def member(self) -> Iterator[sqlite3.Connection]:
+        """As :meth:`transaction`, for the journal: the driver connection itself."""
+        with self.transaction():
+            yield self._driver()
+
+    def close(self) -> None:
+        with self._turns:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- turns -----------------------------------------------------------------------------
+
+    def _take_turn(self) -> None:
+        if getattr(self._inside, "active", False):
+            raise RuntimeError("a write transaction was opened inside another one")
+        started = time.perf_counter()
+        with self._turns:
+            ticket = next(self._tickets)
+            self._queue.append(ticket)
+            try:
+                while self._lent or self._queue[0] != ticket:
+                    self._turns.wait()
+            except BaseException:  # interrupted while waiting: leave the queue
+                self._queue.remove(ticket)
+                self._turns.notify_all()
+                raise
+            self._queue.popleft()
+            self._lent = True
+            self.waited_seconds += time.perf_counter() - started
+        self._inside.active = True
+
+    def _end_turn(self, group: _Group | None) -> None:
+        """Hand the connection on; commit the group when nobody waits or it is full."""
+        self._inside.active = False
+        if group is not None:
+            with self._turns:
+                full = group.writes >= GROUP_MAX_WRITES or (
+                    group.writes > 0
+                    and time.monotonic() - group.first_write_at >= GROUP_MAX_SECONDS
+                )
+                keep_open = self._queue and not full and not group.broken
+                if keep_open:
+                    self._lent = False
+                    self._turns.notify_all()
+                    return
+            self._finish_group(group)
+        with self._turns:
+            self._lent = False
+            self._turns.notify_all()
+
+    # -- the transaction -------------------------------------------------------------------
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def _driver(self) -> sqlite3.Connection:
+        driver = self._connection().connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        return driver
+
+    def _set_synchronous(self, driver: sqlite3.Connection, *, full: bool) -> None:
+        if full != self._synchronous_full:
+            driver.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
+            self._synchronous_full = full
+
+    def _join_group(self) -> _Group:
+        if self._group is None:
+            conn = self._connection()
+            self._set_synchronous(self._driver(), full=True)
+            self._transaction = conn.begin()  # BEGIN IMMEDIATE (database.py)
+            self._group = _Group()
+        return self._group
+
+    @contextmanager
+    def _savepoint(self, group: _Group) -> Iterator[None]:
+        driver = self._driver()
+        name = f"w{next(self._savepoints)}"
+        driver.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            try:
+                driver.execute(f"ROLLBACK TO {name}")
+                driver.execute(f"RELEASE {name}")
+            except sqlite3.Error as exc:  # the transaction itself is gone
+                group.broken = True
+                group.error = exc
+            raise
+        driver.execute(f"RELEASE {name}")
+        if not group.writes:
+            group.first_write_at = time.monotonic()
+        group.writes += 1
+
+    def _finish_group(self, group: _Group) -> None:
+        """COMMIT (or, for a group whose every write failed or that broke, ROLLBACK)."""
+        transaction, self._transaction, self._group = self._transaction, None, None
+        try:
+            if group.writes and not group.broken:
+                transaction.commit()
+                self.commits += 1
+            else:
+                transaction.rollback()
+        except BaseException as exc:
+            group.error = group.error or exc
+            self._discard_connection()
+        finally:
+            group.done.set()
+
+    def _discard_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+            finally:
+                self._conn = None
+
+    def _wait_for_commit(self, group: _Group, wrote: bool) -> None:
+        if not wrote:
+            return
+        group.done.wait()
+        if group.error is not None:
+            raise group.error
