@@ -10,6 +10,7 @@
     │   └── ResultNotSerializable       a step returned something JSON cannot hold
     ├── NotResumable                    resume/pause/cancel refused by the run's status
     ├── Conflict                        the run is live in a worker; try again later
+    ├── DatabaseBusy                    another process held SQLite's write lock too long
     ├── StepFailed                      a step failed after its retries (raised in the workflow)
     ├── AgentFailed                     a coding agent did not do its task (inside a step)
     └── BudgetExceeded                  the run's token budget is used up (inside a step)
@@ -62,6 +63,10 @@ class NotResumable(StepstoneError):
 
 class Conflict(StepstoneError):
     code = "conflict"
+
+
+class DatabaseBusy(StepstoneError):
+    code = "database_busy"
 
 
 class StepFailed(StepstoneError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from stepstone.errors import LeaseLost
+from stepstone.errors import DatabaseBusy, LeaseLost
 from stepstone.services.runs import start_run
+from stepstone.services.users import create_user
 from stepstone.store.database import Database
 from stepstone.store.journal import Journal
 from stepstone.store.leases import LeaseHolder, claim_run_txn
@@ -164,3 +166,22 @@ def test_a_kill_during_group_commits_loses_no_acknowledged_write(
     recorded = set(events_of(db, run_id))  # read as a restarted server would
     missing = [key for key in acknowledged if key not in recorded]
     assert not missing, f"acknowledged writes lost: {missing[:5]}"
+
+
+def test_a_write_waits_for_another_process_then_fails_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stepstone.store.database.BUSY_TIMEOUT_MS", 300)
+    db = Database.open(f"sqlite:///{tmp_path / 'busy.db'}")
+    other_process = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")  # holds SQLite's write lock
+        started = time.monotonic()
+        with pytest.raises(DatabaseBusy, match="another process has held its write lock"):
+            create_user(db, "a@example.com", "a-long-password")
+        assert 0.25 < time.monotonic() - started < 5, "it waited its busy timeout, no longer"
+        other_process.execute("COMMIT")
+        assert create_user(db, "a@example.com", "a-long-password")["email"] == "a@example.com"
+    finally:
+        other_process.close()
+        db.dispose()

@@ -21,6 +21,7 @@ STATUS_BY_CODE = {
     "result_not_serializable": 400,
     "not_resumable": 400,
     "conflict": 409,
+    "database_busy": 503,
     "step_failed": 400,
 }
 HTTP_CODE_NAMES = {

@@ -166,7 +166,11 @@ class Database:
             else self.url
         )
         """For PostgreSQL, the URL as its own driver (psycopg) takes it."""
-        self.writer = SqliteWriter(self.engine) if self.sqlite_path is not None else None
+        self.writer = (
+            SqliteWriter(self.engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
+            if self.sqlite_path is not None
+            else None
+        )
         """SQLite: the connection every write of this process goes through (writer.py)."""
 
     @classmethod

@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from stepstone.errors import DatabaseBusy
 
 GROUP_MAX_WRITES = 64
 """A group commits after this many writes even while more callers wait, so that a steady
@@ -37,6 +40,10 @@ GROUP_MAX_SECONDS = 0.02
 """...or once its first write has waited this long for the commit."""
 BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another process holding SQLite's lock."""
+
+
+def _is_locked(exc: BaseException | None) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 class WriterBusy(sqlite3.OperationalError):
@@ -62,8 +69,10 @@ class _Group:
 class SqliteWriter:
     """The one connection this process writes with, and the queue of its callers."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self._engine = engine
+        self._busy_timeout_ms = busy_timeout_ms
+        """The connection's own (database.py): what a write waits for another process."""
         self._conn: Connection | None = None
         self._turns = threading.Condition()
         self._queue: deque[int] = deque()
@@ -114,7 +123,7 @@ class SqliteWriter:
             try:
                 driver.execute("BEGIN IMMEDIATE")
             finally:
-                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                driver.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             try:
                 yield driver
             except BaseException:
@@ -200,7 +209,16 @@ class SqliteWriter:
         if self._group is None:
             conn = self._connection()
             self._set_synchronous(self._driver(), full=True)
-            self._transaction = conn.begin()  # BEGIN IMMEDIATE (database.py)
+            try:
+                self._transaction = conn.begin()  # BEGIN IMMEDIATE (database.py)
+            except OperationalError as exc:
+                if _is_locked(exc.orig):
+                    raise DatabaseBusy(
+                        "the database is busy: another process has held its write lock for "
+                        f"more than {self._busy_timeout_ms / 1000:g} s (a long command, or a "
+                        "second server on the same file); try again"
+                    ) from exc
+                raise
             self._group = _Group()
         return self._group
 

@@ -36,6 +36,8 @@ from stepstone.worker.runner import prepare_execution, record_outcome, release_i
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONTROL_THREADS = 2
+CLAIM_BATCH = 16
+"""At most this many queued runs are taken in one claim transaction (one per free slot)."""
 
 
 @dataclass
@@ -91,22 +93,24 @@ class Worker:
         executing: set[asyncio.Task[None]] = set()
         try:
             while await self._acquire_slot(stop):
-                holder = self.holder()
+                slots = 1 + await self._free_slots()
+                holders = [self.holder() for _ in range(slots)]
                 try:
-                    run_id = await self._in_thread(self._claim_next, holder)
+                    taken = await self._in_thread(self._claim_next, holders)
                 except SQLAlchemyError:
                     log.exception("claiming a run failed; trying again")
-                    run_id = None
-                if run_id is None:
+                    taken = []
+                for _ in range(slots - len(taken)):
                     self._slots.release()
+                if not taken:
                     await self._wait_for_work(stop)
                     continue
                 if self.on_change is not None:
                     self.on_change()
-                held = _Held(run_id, holder.lease_token)
-                task = asyncio.create_task(self._execute_then_release_slot(held))
-                executing.add(task)
-                task.add_done_callback(executing.discard)
+                for held in taken:
+                    task = asyncio.create_task(self._execute_then_release_slot(held))
+                    executing.add(task)
+                    task.add_done_callback(executing.discard)
         finally:
             for task in executing:
                 task.cancel()
@@ -173,9 +177,24 @@ class Worker:
                 log.error("%s failed", fn.__name__, exc_info=future.exception())
             raise
 
-    def _claim_next(self, holder: leases.LeaseHolder) -> str | None:
+    def _claim_next(self, holders: list[leases.LeaseHolder]) -> list[_Held]:
+        """Up to one queued run per holder (a free slot each), in one transaction."""
+        taken = []
         with self.db.transaction() as conn:
-            return leases.claim_next_run_txn(conn, holder)
+            for holder in holders:
+                run_id = leases.claim_next_run_txn(conn, holder)
+                if run_id is None:
+                    break
+                taken.append(_Held(run_id, holder.lease_token))
+        return taken
+
+    async def _free_slots(self) -> int:
+        """Take every other slot that is free now (up to ``CLAIM_BATCH``), without waiting."""
+        taken = 0
+        while taken < CLAIM_BATCH - 1 and not self._slots.locked():
+            await self._slots.acquire()
+            taken += 1
+        return taken
 
     def _claim(self, run_id: str, holder: leases.LeaseHolder) -> bool:
         with self.db.transaction() as conn:
