@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
 import textwrap
 from collections.abc import Iterator
@@ -325,11 +326,26 @@ CURSOR_PART = st.one_of(
     st.none(),
     st.booleans(),
 )
+
+
+def shaped_like_a_real_cursor(cursor: str) -> bool:
+    """``[finite float, text]``: the shape of every cursor the server gives out (a run's
+    ``created_at`` and id), which it cannot tell from one it gave."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        return False
+    match decoded:
+        case [float(created_at), str()]:
+            return math.isfinite(created_at)
+    return False
+
+
 CURSORS = st.one_of(
     st.lists(CURSOR_PART, min_size=0, max_size=3).map(cursor_of),
     CURSOR_PART.map(cursor_of),
     INTEGER_LIKE_TEXT.filter(lambda text: len(text) <= 500),
-)
+).filter(lambda cursor: not shaped_like_a_real_cursor(cursor))
 
 
 # Every path and query parameter: a method and a URL with ``{x}`` where the bad value goes;

@@ -9,11 +9,14 @@ import time
 
 import psycopg
 import pytest
+from sqlalchemy import update
 
 from stepstone.services.runs import start_run
+from stepstone.store import changes
 from stepstone.store.changes import ChangeReader, Changes, change_reader
 from stepstone.store.database import Database
 from stepstone.store.notifications import listen_for_changes
+from stepstone.store.schema import workflow_runs
 from tests.helpers import Project, execute_inline
 
 FLOW = """
@@ -124,3 +127,40 @@ async def test_another_connections_commit_is_told_at_once_and_a_heartbeat_is_not
 @pytest.mark.sqlite_only
 async def test_on_sqlite_nothing_listens(db: Database) -> None:
     await asyncio.wait_for(listen_for_changes(db, lambda: None), 1)
+
+
+@pytest.mark.sqlite_only
+def test_on_sqlite_a_row_committed_with_an_older_stamp_is_found_by_a_look_that_overlaps(
+    db: Database, make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Looks close together read from the cursor on; one at least OVERLAP_EVERY_SECONDS
+    after the last overlapping one re-reads the past, where a late commit lands."""
+    project: Project = make_project(FLOW)
+    early, late = (start_run(db, project.id, "pair")["id"] for _ in range(2))
+    stamp = time.time()
+
+    def stamp_run(run_id: str, at: float) -> None:
+        with db.transaction() as conn:
+            conn.execute(
+                update(workflow_runs).where(workflow_runs.c.id == run_id).values(updated_at=at)
+            )
+
+    stamp_run(early, stamp - 20)
+    stamp_run(late, stamp - 30)
+    reader = change_reader(db)
+    with db.read() as conn:
+        reader.start_txn(conn)
+    clock = [1000.0]
+    monkeypatch.setattr(changes.time, "monotonic", lambda: clock[0])
+    assert [r["id"] for r in look(db, reader).runs] == [early]  # overlapping: 1 s back
+
+    stamp_run(early, stamp)
+    clock[0] += changes.OVERLAP_EVERY_SECONDS / 3
+    assert [r["id"] for r in look(db, reader).runs] == [early]
+    # Stamped before the newest row seen, committed after that look (as a writer that took
+    # its time before waiting for its turn does).
+    stamp_run(late, stamp - 0.5)
+    clock[0] += changes.OVERLAP_EVERY_SECONDS / 3
+    assert [r["id"] for r in look(db, reader).runs] == [early], "from the cursor on only"
+    clock[0] += changes.OVERLAP_EVERY_SECONDS
+    assert {r["id"] for r in look(db, reader).runs} == {early, late}, "the overlap finds it"

@@ -63,6 +63,7 @@ class FeedState:
         self._seen_steps: dict[int, float] = {}
         """Steps announced as created (by id), with when they last changed."""
         self._forgotten_at = 0.0
+        self._steps_forgotten_at = 0.0
 
     def messages(
         self, runs: Rows, steps: Rows, events: Rows, logs: Rows, *, now: float | None = None
@@ -133,6 +134,8 @@ class FeedState:
     def _run_messages(self, runs: Rows) -> list[Outgoing]:
         messages = []
         for run in sorted(runs, key=lambda r: r["updated_at"]):
+            if self._run_stamps.get(run["id"], -1.0) >= run["updated_at"]:
+                continue  # read again (the reader's looks overlap): sent already
             summary = {k: v for k, v in run_summary_record(run).items() if k != "updated_at"}
             message = self._run_message(summary, run["updated_at"])
             if message is not None:
@@ -169,9 +172,12 @@ class FeedState:
         listener always sees each attempt run, then end."""
         messages: list[Outgoing] = []
         for step in steps:
+            known = self._steps.get(step["id"])
+            stamp = step["updated_at"]
+            if known is not None and stamp is not None and known[0] >= stamp:
+                continue  # read again (the reader's looks overlap): sent already
             summary = step_summary_record(step)
             view: dict[str, Any] = dict(summary)
-            known = self._steps.get(step["id"])
             self._steps[step["id"]] = (step["updated_at"] or 0.0, view)
             started: StepSummary = {
                 **summary,
@@ -238,9 +244,11 @@ class FeedState:
         """Drop what is remembered of steps quiet for ``STEP_MEMORY_SECONDS``, and of runs
         and announced steps quiet for ``RETAIN_SECONDS``: the next change of one of those is
         sent whole."""
-        steps_horizon = now - STEP_MEMORY_SECONDS
-        for step_id in [i for i, (stamp, _) in self._steps.items() if stamp < steps_horizon]:
-            del self._steps[step_id]
+        if now - self._steps_forgotten_at >= STEP_MEMORY_SECONDS / 60:
+            self._steps_forgotten_at, steps_horizon = now, now - STEP_MEMORY_SECONDS
+            quiet_steps = [i for i, (stamp, _) in self._steps.items() if stamp < steps_horizon]
+            for step_id in quiet_steps:
+                del self._steps[step_id]
         if now - self._forgotten_at < RETAIN_SECONDS / 10:
             return
         self._forgotten_at, horizon = now, now - RETAIN_SECONDS

@@ -25,6 +25,9 @@ from stepstone.store.records import RunSummary
 
 log = logging.getLogger(__name__)
 LIVENESS_SECONDS = 1.0
+LOOK_INTERVAL_SECONDS = 0.01
+"""The least time between two looks: a burst of writes (each wakes the feed) is read in a
+few looks instead of one after every write."""
 
 
 class ChangeFeed:
@@ -50,6 +53,7 @@ class ChangeFeed:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                await asyncio.sleep(LOOK_INTERVAL_SECONDS)  # let a burst of writes gather
                 self._wake.clear()
                 try:
                     read = await asyncio.to_thread(self._read)

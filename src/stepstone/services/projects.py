@@ -87,7 +87,7 @@ def path_kind(path: Path) -> Literal["directory", "file"] | None:
 
 
 def list_projects(db: Database) -> list[Project]:
-    with db.transaction() as conn:
+    with db.read() as conn:
         return [project_record(p) for p in store.list_projects_txn(conn)]
 
 
@@ -103,7 +103,7 @@ def resolve_project_txn(conn: Connection, ref: str) -> RowMapping:
 
 
 def get_project(db: Database, ref: str) -> Project:
-    with db.transaction() as conn:
+    with db.read() as conn:
         return project_record(resolve_project_txn(conn, ref))
 
 

@@ -185,7 +185,7 @@ def start_run(
     queued but taken by that holder in the same transaction (``--inline``): it starts
     ``running``, so if the holder dies it is an interrupted run that resumes at once."""
     args = {} if args is None else args
-    with db.transaction() as conn:
+    with db.read() as conn:
         project = resolve_project_txn(conn, project_ref)
     sync_definitions(db, project)
     run_id = str(uuid.uuid4())

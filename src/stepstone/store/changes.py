@@ -4,8 +4,9 @@ writers commit differently; nothing above this module knows which one it reads.
 
 - **SQLite** has one writer at a time: ids are handed out in commit order, and a row's
   ``updated_at`` is taken inside its write transaction, a little before the commit. The
-  cursor is the newest stamps and ids seen; every look re-reads ``OVERLAP_SECONDS`` of the
-  past (what was re-read unchanged sends nothing: the feed diffs).
+  cursor is the newest stamps and ids seen; a look re-reads ``OVERLAP_SECONDS`` of the past
+  at least every ``OVERLAP_EVERY_SECONDS`` (what was re-read unchanged sends nothing: the
+  feed diffs), the looks between read from the cursor on.
 - **PostgreSQL** has many writers at once: ids and stamps are taken before commits that may
   land in any order, so a row can appear *behind* one already read. Every row is stamped by a
   trigger with the id of the transaction that wrote it (``change_tx``, migration 0008).
@@ -17,6 +18,7 @@ writers commit differently; nothing above this module knows which one it reads.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -31,6 +33,10 @@ OVERLAP_SECONDS = 1.0
 """SQLite: rows are stamped before their transaction commits, so a row may become visible
 with a stamp a little older than the newest one seen: every look re-reads this much of the
 past."""
+OVERLAP_EVERY_SECONDS = 0.1
+"""...but not at every look: under a stream of writes the feed looks every few milliseconds,
+and re-reading a second of changes each time would cost more than the writes. A late row is
+then sent at most this much later."""
 
 Rows = Sequence[RowMapping]
 
@@ -67,13 +73,11 @@ class Cursors:
     event_id: int = 0
     log_id: int = 0
 
-    def read_from(self) -> Cursors:
-        """Where the next look starts (a little in the past, see OVERLAP_SECONDS)."""
-        return replace(
-            self,
-            runs_since=self.runs_since - OVERLAP_SECONDS,
-            steps_since=self.steps_since - OVERLAP_SECONDS,
-        )
+    def read_from(self, *, overlap: bool = True) -> Cursors:
+        """Where the next look starts: a little in the past (see OVERLAP_SECONDS), or at
+        the cursor itself."""
+        back = OVERLAP_SECONDS if overlap else 0.0
+        return replace(self, runs_since=self.runs_since - back, steps_since=self.steps_since - back)
 
     def past(self, changes: Changes) -> Cursors:
         """The cursors moved past ``changes``."""
@@ -88,12 +92,16 @@ class Cursors:
 @dataclass
 class SqliteChangeReader:
     cursors: Cursors = field(default_factory=Cursors)
+    overlapped_at: float = 0.0
+    """``time.monotonic()`` of the last look that re-read the past."""
 
     def start_txn(self, conn: Connection) -> None:
         self.cursors = Cursors(*latest_cursors_txn(conn))
 
     def read_txn(self, conn: Connection) -> Changes:
-        since = self.cursors.read_from()
+        now = time.monotonic()
+        overlap = now - self.overlapped_at >= OVERLAP_EVERY_SECONDS
+        since = self.cursors.read_from(overlap=overlap)
         changes = Changes(
             runs_updated_since_txn(conn, since.runs_since),
             steps_updated_since_txn(conn, since.steps_since),
@@ -101,6 +109,8 @@ class SqliteChangeReader:
             logs_after_txn(conn, since.log_id),
         )
         self.cursors = self.cursors.past(changes)
+        if overlap:
+            self.overlapped_at = now
         return changes
 
 

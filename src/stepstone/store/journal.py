@@ -23,6 +23,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -59,6 +60,8 @@ class RunFlags:
 
 
 T = TypeVar("T")
+BATCH_MAX = 64
+"""The journal's thread writes at most this many queued requests in one batch."""
 LogLine = tuple[str | None, str | None, str, str, float]
 """``(step_key, phase, stream, line, created_at)``"""
 
@@ -86,6 +89,11 @@ class Journal:
 
     def close(self) -> None:
         self._connection.close()
+
+    def batch(self) -> AbstractContextManager[None]:
+        """The writes made in the block share one commit where the database allows it
+        (``JournalConnection.batch``)."""
+        return self._connection.batch()
 
     @staticmethod
     def _fence(cur: Cursor, run_id: str, lease_token: str) -> RunFlags:
@@ -403,6 +411,7 @@ class JournalWriter:
         self._on_loop = Journal.open(db, wait_for_lock=False, redactor=self.redactor)
         self._after_write = after_write
         self._on_thread = 0
+        self._closing = False
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="stepstone-journal", daemon=True)
         self._thread.start()
@@ -440,16 +449,45 @@ class JournalWriter:
     def _serve(self) -> None:
         try:
             while (request := self._requests.get()) is not None:
-                fn, future, loop = request
-                try:
-                    result, exc = fn(self._journal), None
-                except BaseException as error:
-                    result, exc = None, error
-                # The loop may be gone when its caller was torn down; the write stands.
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_settle, future, result, exc)
+                batch = [request]
+                while len(batch) < BATCH_MAX and (more := self._next_request()) is not None:
+                    batch.append(more)
+                answers = self._write(batch)
+                for (_fn, future, loop), (result, exc) in zip(batch, answers, strict=True):
+                    # The loop may be gone when its caller was torn down; the write stands.
+                    with contextlib.suppress(RuntimeError):
+                        loop.call_soon_threadsafe(_settle, future, result, exc)
+                if self._closing:  # close() was queued behind this batch
+                    break
         finally:
             self._journal.close()
+
+    def _next_request(self) -> _Request | None:
+        """The next request already queued, if any (the end of the queue is kept)."""
+        try:
+            request = self._requests.get_nowait()
+        except queue.Empty:
+            return None
+        if request is None:
+            self._closing = True
+        return request
+
+    def _write(self, batch: list[_Request]) -> list[tuple[Any, BaseException | None]]:
+        """Every request of ``batch``, in order, in one batch of the journal (on SQLite one
+        commit): each answers its result or its own error, or, if the commit failed, that."""
+        answers: list[tuple[Any, BaseException | None]] = []
+        try:
+            with self._journal.batch():
+                for fn, _future, _loop in batch:
+                    try:
+                        answers.append((fn(self._journal), None))
+                    except BaseException as error:
+                        answers.append((None, error))
+        except BaseException as error:  # nothing of the batch that was not answered is kept
+            answered = len(answers)
+            answers = [(None, error) if exc is None else (r, exc) for r, exc in answers]
+            answers += [(None, error)] * (len(batch) - answered)
+        return answers
 
 
 _Request = tuple[Callable[[Journal], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]

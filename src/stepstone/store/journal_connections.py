@@ -12,7 +12,7 @@ import functools
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 from stepstone.store.database import Database, configure_sqlite_connection, text_without_nul
@@ -34,6 +34,11 @@ class JournalConnection(Protocol):
     def transaction(self, *, durable: bool) -> Any:
         """A context manager: a write transaction ``(cursor, now)``, committed on success,
         rolled back on error; ``now`` is read once the transaction holds its locks."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Transactions opened in the block are written together where the database allows
+        (SQLite: one commit for all, each in a savepoint); the block returns once they are
+        durable."""
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of one query outside any write transaction."""
@@ -104,6 +109,9 @@ class SqliteJournalConnection:
             with self._writer.alone(durable=durable) as driver:
                 yield driver.cursor(), time.time()
 
+    def batch(self) -> AbstractContextManager[None]:
+        return self._writer.batch()
+
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._reader.execute(sql, params).fetchall()
 
@@ -167,6 +175,9 @@ class PostgresJournalConnection:
         # it, the transaction is never half applied.
         with _committed(_PostgresCursor(self._session(durable).cursor()), "BEGIN") as cur:
             yield cur, time.time()
+
+    def batch(self) -> AbstractContextManager[None]:
+        return nullcontext()  # every statement commits on its own
 
     def statement(self, sql: str, params: Sequence[Any], *, durable: bool) -> list[Any]:
         """One statement, committed on its own (one round trip); its rows."""

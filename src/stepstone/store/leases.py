@@ -56,9 +56,12 @@ def _leased(holder: LeaseHolder, now: float) -> dict[str, Any]:
     }
 
 
+_HELD = workflow_runs.alias("held")
+
+
 def _live_runs_of_project(project_id: Any, now: float) -> Any:
     """How many runs of the project a worker holds now (a lease that ran out holds none)."""
-    held = workflow_runs.alias("held")
+    held = _HELD
     return (
         select(func.count())
         .select_from(held)

@@ -73,12 +73,14 @@ class SecretArgs:
         ``stored_args`` hold as ``[redacted]``. InvalidInput, naming what to set, when they
         cannot be had (sealed under another key, or kept in a file on another machine): a
         step is never handed the placeholder."""
+        wanted = secret_keys(schema) & stored_args.keys()
+        if not any(stored_args[key] == REDACTED for key in wanted):
+            return {}  # the run has no secret arg: nothing was sealed for it
         with self._db.read() as conn:
             sealed = conn.execute(
                 select(run_secret_args.c.sealed).where(run_secret_args.c.run_id == run_id)
             ).scalar_one_or_none()
         values = self._opened(run_id, sealed) if sealed is not None else self._old_file(run_id)
-        wanted = secret_keys(schema) & stored_args.keys()
         missing = sorted(key for key in wanted - values.keys() if stored_args[key] == REDACTED)
         if missing:
             names = ", ".join(missing)

@@ -93,6 +93,11 @@ class SqliteWriter:
     def transaction(self) -> Iterator[Connection]:
         """``with writer.transaction() as conn:``: the block's writes are committed with
         those of the callers around it; an error in the block undoes its writes only."""
+        batch: _Group | None = getattr(self._inside, "batch", None)
+        if batch is not None:  # one of the writes of this thread's batch
+            with self._savepoint(batch):
+                yield self._connection()
+            return
         self._take_turn()
         group: _Group | None = None
         wrote = False
@@ -135,6 +140,29 @@ class SqliteWriter:
             with self._turns:
                 self._lent = False
                 self._turns.notify_all()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several writes of this thread in one turn: each transaction it opens meanwhile is
+        a savepoint of one group (an error undoes that one only), and the block returns
+        once the COMMIT holding them did. The journal's thread writes what queued up for
+        it this way."""
+        self._take_turn()
+        group: _Group | None = None
+        wrote = False
+        try:
+            group = self._join_group()
+            writes_before = group.writes
+            self._inside.batch = group
+            try:
+                yield
+            finally:
+                wrote = group.writes > writes_before
+        finally:
+            self._inside.batch = None
+            self._end_turn(group)
+        assert group is not None
+        self._wait_for_commit(group, wrote)
 
     @contextmanager
     def member(self) -> Iterator[sqlite3.Connection]:
@@ -224,6 +252,9 @@ class SqliteWriter:
 
     @contextmanager
     def _savepoint(self, group: _Group) -> Iterator[None]:
+        if group.broken:  # its transaction is gone: nothing more may run in it
+            assert group.error is not None
+            raise group.error
         driver = self._driver()
         name = f"w{next(self._savepoints)}"
         driver.execute(f"SAVEPOINT {name}")

@@ -36,7 +36,7 @@ def prepare_execution(
     """Read the run and build its execution (saving artifacts under ``artifacts_dir``,
     starting agents with ``agent_commands``); raises InvalidInput if its secret args cannot
     be opened or its code cannot load."""
-    with db.transaction() as conn:
+    with db.read() as conn:
         run = run_store.get_run_txn(conn, run_id)
         assert run is not None, "a leased run exists"
         project = find_project_txn(conn, id=run["project_id"])
