@@ -138,9 +138,10 @@ async def closed_loop(
     concurrency: int,
     max_seconds: float,
     server_pid: int | None = None,
+    body: bytes = b"",
 ) -> Load:
-    """Send ``requests`` (method, path) with ``concurrency`` clients, each taking the next
-    unsent request as soon as its last one is answered; no new request after
+    """Send ``requests`` (method, path; each with ``body``) with ``concurrency`` clients, each
+    taking the next unsent request as soon as its last one is answered; no new request after
     ``max_seconds``. With ``server_pid``, the server's CPU time is measured too."""
     pending = list(reversed(requests))
     latencies: list[float] = []
@@ -155,7 +156,7 @@ async def closed_loop(
         while pending and time.perf_counter() < deadline:
             method, path = pending.pop()
             before = time.perf_counter()
-            status, _body = await connection.request(method, path)
+            status, _answer = await connection.request(method, path, body)
             latencies.append((time.perf_counter() - before) * 1000)
             statuses[status] += 1
 
@@ -180,11 +181,15 @@ async def closed_loop(
 
 
 async def server_load(
-    server: ApiServer, requests: Sequence[tuple[str, str]], concurrency: int, max_seconds: float
+    server: ApiServer,
+    requests: Sequence[tuple[str, str]],
+    concurrency: int,
+    max_seconds: float,
+    body: bytes = b"",
 ) -> Load:
     """``closed_loop`` against the benchmark's server, its CPU time measured."""
     return await closed_loop(
-        server.url, server.headers, requests, concurrency, max_seconds, server.process.pid
+        server.url, server.headers, requests, concurrency, max_seconds, server.process.pid, body
     )
 
 

@@ -30,15 +30,19 @@ class HttpConnection:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str) -> tuple[int, bytes]:
-        """Send ``method path`` with an empty body; the answer's status and body."""
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        """Send ``method path`` with ``body`` (JSON when not empty); the answer's status and
+        body."""
         if self._writer is None or self._reader is None:
             self._reader, self._writer = await asyncio.open_connection(
                 self._host, self._port, limit=HEAD_LIMIT
             )
         reader, writer = self._reader, self._writer
+        content_type = "Content-Type: application/json\r\n" if body else ""
         writer.write(
-            f"{method} {path} HTTP/1.1\r\n{self._fixed_headers}Content-Length: 0\r\n\r\n".encode()
+            f"{method} {path} HTTP/1.1\r\n{self._fixed_headers}{content_type}"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
         )
         head = await reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")

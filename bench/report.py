@@ -1,13 +1,15 @@
 """Turning one benchmark run into the markdown printed and written to RESULTS.md (the API
-part is rendered by ``api_report.py``, the failed-login storm by ``login_storm.py``)."""
+part is rendered by ``api_report.py``, the failed-login storm by ``login_storm.py``, runs
+through the API against the in-process drain by ``api_throughput_report.py``)."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
 
-from bench import api_report, login_storm, postgres_report
+from bench import api_report, api_throughput_report, login_storm, postgres_report
 from bench.api_report import ApiResults
+from bench.api_throughput_report import ApiThroughputResults
 from bench.login_storm import LoginStormResults
 from bench.postgres_report import PostgresResults, PostgresSkipped
 from bench.resume import ResumeTiming, resume_table
@@ -44,6 +46,7 @@ class Results:
     resumes: dict[int, list[ResumeTiming]]
     api: ApiResults
     login_storm: LoginStormResults
+    api_throughput: ApiThroughputResults
     postgres: PostgresResults | PostgresSkipped
     seconds: float
 
@@ -81,6 +84,7 @@ def _summary(results: Results) -> list[str]:
         lines
         + api_report.summary_rows(results.api)
         + login_storm.summary_rows(results.login_storm)
+        + api_throughput_report.summary_rows(results.api_throughput)
         + postgres_report.summary_rows(results.postgres)
     )
 
@@ -135,6 +139,7 @@ def render(results: Results) -> str:
         ["## Resume, round by round", "", *resume_table(results.resumes), ""],
         *api_report.sections(results.api),
         login_storm.section(results.login_storm),
+        api_throughput_report.section(results.api_throughput),
         postgres_report.section(results.postgres),
     ]
     return "\n".join(line for section in sections for line in section)

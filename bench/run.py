@@ -9,6 +9,8 @@ from pathlib import Path
 from bench.api_latency import measure_get_run, measure_resume_requests
 from bench.api_report import ApiResults
 from bench.api_server import api_server
+from bench.api_throughput import measure_api_throughput
+from bench.api_throughput_report import ApiThroughputResults
 from bench.engine_steps import measure_noop_step_ms
 from bench.journal_floor import measure_commit_floor
 from bench.login_storm import LoginStormResults, measure_login_storm
@@ -147,6 +149,19 @@ def measure_storm() -> LoginStormResults:
     return storm
 
 
+def measure_throughput() -> ApiThroughputResults:
+    """Runs through the API against the in-process drain, and run starts under load
+    (``api_throughput.py``: sizes and rounds are its constants; the resume batches are
+    ``measure_api``'s)."""
+    throughput = measure_api_throughput()
+    _progress(
+        f"runs/s: {throughput.api_runs_per_second:.0f} through the API, "
+        f"{throughput.in_process_runs_per_second:.0f} in-process ({throughput.api_ratio:.2f}x); "
+        f"POST /api/workflows p99 {throughput.post.load.p99_ms:.1f} ms"
+    )
+    return throughput
+
+
 def main() -> None:
     """Measure everything, print the report and write it to RESULTS.md."""
     started = time.perf_counter()
@@ -155,6 +170,7 @@ def main() -> None:
     resumes = measure_resumes()
     api = measure_api()
     storm = measure_storm()
+    throughput = measure_throughput()
     postgres = measure_postgres()
     results = Results(
         facts=facts,
@@ -164,6 +180,7 @@ def main() -> None:
         resumes=resumes,
         api=api,
         login_storm=storm,
+        api_throughput=throughput,
         postgres=postgres,
         seconds=time.perf_counter() - started,
     )
