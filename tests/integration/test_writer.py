@@ -3,6 +3,7 @@ arrival order, writes arriving together share one commit, each in a savepoint of
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -17,13 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from stepstone.errors import DatabaseBusy, LeaseLost
-from stepstone.services.runs import start_run
+from stepstone.services.runs import get_run, start_run
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
 from stepstone.store.journal import Journal
 from stepstone.store.leases import LeaseHolder, claim_run_txn
 from stepstone.store.schema import run_events
-from tests.helpers import Project
+from stepstone.worker.worker import Worker
+from tests.helpers import Project, wait_until
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -185,3 +187,29 @@ def test_a_write_waits_for_another_process_then_fails_with_a_clear_error(
     finally:
         other_process.close()
         db.dispose()
+
+
+async def test_a_worker_goes_on_claiming_after_a_claim_met_a_busy_database(
+    db: Database, make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project: Project = make_project(FLOW)
+    run_id = start_run(db, project.id, "quiet")["id"]
+    worker = Worker(db, concurrency=1, poll_seconds=0.05)
+    claim, claims = worker._claim_next, []
+
+    def busy_once(holders: list[LeaseHolder]) -> list:
+        claims.append(len(holders))
+        if len(claims) == 1:  # another process held the lock past the busy timeout
+            raise DatabaseBusy("the database is busy")
+        return claim(holders)
+
+    monkeypatch.setattr(worker, "_claim_next", busy_once)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(worker.serve(stop))
+    try:
+        await wait_until(lambda: get_run(db, run_id)["status"] == "completed")
+    finally:
+        stop.set()
+        await serving
+        worker.close()
+    assert len(claims) >= 2, "the worker claimed again after the busy one"

@@ -53,6 +53,16 @@ def _diff(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[st
     return {key: value for key, value in after.items() if before.get(key) != value}
 
 
+def _read_again(known: tuple[float, dict[str, Any]], step: Row) -> bool:
+    """``step`` is the version of it last sent (a stamp alone could repeat across clocks)."""
+    stamp, view = known
+    return bool(
+        stamp == step["updated_at"]
+        and view["status"] == step["status"]
+        and view["attempt"] == step["attempt"]
+    )
+
+
 class FeedState:
     """What was sent so far, and the messages for what changed since."""
 
@@ -173,9 +183,8 @@ class FeedState:
         messages: list[Outgoing] = []
         for step in steps:
             known = self._steps.get(step["id"])
-            stamp = step["updated_at"]
-            if known is not None and stamp is not None and known[0] >= stamp:
-                continue  # read again (the reader's looks overlap): sent already
+            if known is not None and _read_again(known, step):
+                continue  # the reader's looks overlap: this version was sent already
             summary = step_summary_record(step)
             view: dict[str, Any] = dict(summary)
             self._steps[step["id"]] = (step["updated_at"] or 0.0, view)

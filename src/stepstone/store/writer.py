@@ -118,7 +118,7 @@ class SqliteWriter:
         else :class:`WriterBusy` at once (so is SQLite's lock held by another process).
         ``durable=False``: committed with ``synchronous=NORMAL`` (see journal.py)."""
         with self._turns:
-            if self._lent or self._queue:
+            if self._lent or self._queue or self._group is not None:
                 raise WriterBusy()
             self._lent = True
         try:
@@ -131,10 +131,14 @@ class SqliteWriter:
                 driver.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             try:
                 yield driver
+                driver.execute("COMMIT")
             except BaseException:
-                driver.execute("ROLLBACK")
+                if driver.in_transaction:  # a failed COMMIT may leave it open
+                    try:
+                        driver.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        self._discard_connection()
                 raise
-            driver.execute("COMMIT")
             self.commits += 1
         finally:
             with self._turns:
@@ -182,19 +186,28 @@ class SqliteWriter:
         if getattr(self._inside, "active", False):
             raise RuntimeError("a write transaction was opened inside another one")
         started = time.perf_counter()
-        with self._turns:
-            ticket = next(self._tickets)
-            self._queue.append(ticket)
-            try:
-                while self._lent or self._queue[0] != ticket:
-                    self._turns.wait()
-            except BaseException:  # interrupted while waiting: leave the queue
-                self._queue.remove(ticket)
-                self._turns.notify_all()
-                raise
-            self._queue.popleft()
-            self._lent = True
-            self.waited_seconds += time.perf_counter() - started
+        orphaned: _Group | None = None
+        try:
+            with self._turns:
+                ticket = next(self._tickets)
+                self._queue.append(ticket)
+                try:
+                    while self._lent or self._queue[0] != ticket:
+                        self._turns.wait()
+                except BaseException:  # interrupted while waiting: leave the queue
+                    self._queue.remove(ticket)
+                    if not (self._queue or self._lent) and self._group is not None:
+                        # The group was kept open for this caller, and its earlier callers
+                        # wait for its commit: make it (below, outside the lock).
+                        orphaned, self._lent = self._group, True
+                    self._turns.notify_all()
+                    raise
+                self._queue.popleft()
+                self._lent = True
+                self.waited_seconds += time.perf_counter() - started
+        finally:
+            if orphaned is not None:
+                self._release(orphaned)
         self._inside.active = True
 
     def _end_turn(self, group: _Group | None) -> None:
@@ -211,10 +224,17 @@ class SqliteWriter:
                     self._lent = False
                     self._turns.notify_all()
                     return
-            self._finish_group(group)
-        with self._turns:
-            self._lent = False
-            self._turns.notify_all()
+        self._release(group)
+
+    def _release(self, group: _Group | None) -> None:
+        """Commit ``group`` (if any), then lend the connection to the next caller."""
+        try:
+            if group is not None:
+                self._finish_group(group)
+        finally:
+            with self._turns:
+                self._lent = False
+                self._turns.notify_all()
 
     # -- the transaction -------------------------------------------------------------------
 
@@ -268,7 +288,15 @@ class SqliteWriter:
                 group.broken = True
                 group.error = exc
             raise
-        driver.execute(f"RELEASE {name}")
+        try:
+            driver.execute(f"RELEASE {name}")
+        except sqlite3.Error as exc:
+            group.broken, group.error = True, exc
+            raise
+        if not driver.in_transaction:  # an error the block caught ended the transaction
+            group.broken = True
+            group.error = sqlite3.OperationalError("the write transaction was rolled back")
+            raise group.error
         if not group.writes:
             group.first_write_at = time.monotonic()
         group.writes += 1

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from stepstone.engine.executor import Outcome, RunExecution, describe_exception
-from stepstone.errors import InvalidInput
+from stepstone.errors import DatabaseBusy, InvalidInput
 from stepstone.store import leases
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
@@ -97,7 +97,7 @@ class Worker:
                 holders = [self.holder() for _ in range(slots)]
                 try:
                     taken = await self._in_thread(self._claim_next, holders)
-                except SQLAlchemyError:
+                except (SQLAlchemyError, DatabaseBusy):
                     log.exception("claiming a run failed; trying again")
                     taken = []
                 for _ in range(slots - len(taken)):
