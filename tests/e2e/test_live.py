@@ -41,16 +41,22 @@ def test_a_subscriber_sees_the_resume_then_the_steps_in_order(
     project: Project = make_project(FLOWS)
     api = client_for(server, db)
     (project.root / "fail").touch()
-    run_id = api.post(
-        "/api/workflows", json={"project_id": project.id, "workflow": "two-steps"}
-    ).json()["id"]
-    wait_for_status(api, run_id, "failed")
-    (project.root / "fail").unlink()
     token = api.headers["Authorization"].split()[1]
 
     with connect(ws_url(server, token)) as ws:
         ws.send(json.dumps({"type": "subscribe", "channels": [f"project:{project.id}"]}))
         assert json.loads(ws.recv(timeout=5))["type"] == "subscribed"
+        run_id = api.post(
+            "/api/workflows", json={"project_id": project.id, "workflow": "two-steps"}
+        ).json()["id"]
+        receive_until(  # the failure told (its status, then the row's error), before the resume
+            ws,
+            lambda m: (
+                m["type"] == "workflow.run.updated"
+                and bool(m["data"]["changes"].get("error_message"))
+            ),
+        )
+        (project.root / "fail").unlink()
         assert api.post(f"/api/workflows/{run_id}/resume").status_code == 200
         messages = receive_until(
             ws,
@@ -62,9 +68,13 @@ def test_a_subscriber_sees_the_resume_then_the_steps_in_order(
     api.close()
     about_run = [m for m in messages if m["data"].get("run_id") == run_id]
     assert all(m["channel"] == f"project:{project.id}" for m in about_run)
-    first = about_run[0]
-    assert first["type"] == "workflow.run.updated"
+    # The resume comes first: its status, sent by the request or by the feed with the
+    # workflow_resumed event (whichever is first: the commit may be made by another caller
+    # of its group), and nothing of the steps before it.
+    first = next(m for m in about_run if m["type"] == "workflow.run.updated")
     assert first["data"]["changes"]["status"] == "pending"
+    before = about_run[: about_run.index(first)]
+    assert all(m["type"] == "workflow.run.event.created" for m in before), before
     statuses = [
         m["data"]["changes"]["status"]
         for m in about_run
