@@ -221,9 +221,10 @@ def section(r: ApiThroughputResults) -> list[str]:
         f"| {r.post.started_during:,}, {r.post.completed_during:,} "
         f"| {r.post.completed_seconds:.1f} |",
         "",
-        "Time spent waiting for SQLite's write lock is not measured: nothing outside the "
-        "server can see it (the waits happen inside SQLite's busy handler and in "
-        "`BEGIN IMMEDIATE`); it needs a counter kept by the server.",
+        "Waiting for SQLite's write lock: in one process no write sleeps in SQLite's busy "
+        "handler (they queue for the process's one writer); the summary gives how long the "
+        "in-process drains' writes waited for their turn, summed. The server's own wait is "
+        "not read from outside.",
         "",
     ]
 
