@@ -82,6 +82,8 @@ class SqliteWriter:
         self._transaction: Any = None
         self._savepoints = itertools.count()
         self._synchronous_full = True
+        self._waits_for_lock = True
+        """The connection's PRAGMAs as last set (a new connection starts FULL, waiting)."""
         self._inside = threading.local()
         self.waited_seconds = 0.0
         """How long callers spent waiting for their turn, in all (the benchmark reads it)."""
@@ -123,12 +125,8 @@ class SqliteWriter:
             self._lent = True
         try:
             driver = self._driver()
-            self._set_synchronous(driver, full=durable)
-            driver.execute("PRAGMA busy_timeout=0")
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-            finally:
-                driver.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            self._set_pragmas(driver, full=durable, waits=False)
+            driver.execute("BEGIN IMMEDIATE")
             try:
                 yield driver
                 driver.execute("COMMIT")
@@ -248,15 +246,21 @@ class SqliteWriter:
         assert isinstance(driver, sqlite3.Connection)
         return driver
 
-    def _set_synchronous(self, driver: sqlite3.Connection, *, full: bool) -> None:
+    def _set_pragmas(self, driver: sqlite3.Connection, *, full: bool, waits: bool) -> None:
+        """Before a BEGIN: FULL or NORMAL commits; wait for another process's lock (up to
+        the busy timeout) or fail at once. Set only when they change: consecutive writes of
+        one kind (a run's steps on the loop) pay no PRAGMA."""
         if full != self._synchronous_full:
             driver.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
             self._synchronous_full = full
+        if waits != self._waits_for_lock:
+            driver.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms if waits else 0}")
+            self._waits_for_lock = waits
 
     def _join_group(self) -> _Group:
         if self._group is None:
             conn = self._connection()
-            self._set_synchronous(self._driver(), full=True)
+            self._set_pragmas(self._driver(), full=True, waits=True)
             try:
                 self._transaction = conn.begin()  # BEGIN IMMEDIATE (database.py)
             except OperationalError as exc:
@@ -322,6 +326,7 @@ class SqliteWriter:
                 self._conn.invalidate()
             finally:
                 self._conn = None
+                self._synchronous_full = self._waits_for_lock = True
 
     def _wait_for_commit(self, group: _Group, wrote: bool) -> None:
         if not wrote:
