@@ -131,6 +131,7 @@ def create_app(
     app.state.db = database
     app.state.artifacts_dir = settings.artifacts_dir
     app.state.bus = bus
+    app.state.feed = feed
     app.state.run_cache = RunCache()
     app.state.wake = lambda: None
     app.state.observe_run = lambda run: None

@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketState
 from stepstone.api.auth import TokenAuth, TokenClaims, runs_visible_to
 from stepstone.errors import StepstoneError, Unauthorized
 from stepstone.live.bus import EventBus, Subscription
+from stepstone.live.feed import ChangeFeed
 from stepstone.services.runs import get_run
 
 router = APIRouter()
@@ -38,6 +39,8 @@ async def live_updates(websocket: WebSocket, token: str = "") -> None:
     subscription = bus.subscribe(runs_visible_to(user))
     sender = asyncio.create_task(_send_messages(websocket, subscription, auth, claims))
     try:
+        feed: ChangeFeed = state.feed
+        await feed.following()  # before any "subscribed": the client fetches its snapshot then
         while True:
             text = await websocket.receive_text()
             try:

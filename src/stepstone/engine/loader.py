@@ -1,11 +1,13 @@
 """Finding and importing definition files (``<project>/.stepstone/workflows/**/*.py``).
 
 Each import gets a fresh module, so a run always executes the file's current code, and an
-import error is reported for its file alone.
+import error is reported for its file alone. What is cached is only the compiling of a file's
+exact text (a worker imports a definition for every run it executes).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import itertools
@@ -13,12 +15,14 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 
 from stepstone.engine.definition import WorkflowDefinition
 from stepstone.errors import InvalidInput
 
 WORKFLOWS_DIR = Path(".stepstone") / "workflows"
 _module_counter = itertools.count()
+COMPILED_SOURCES_KEPT = 64
 
 
 @dataclass
@@ -43,10 +47,11 @@ def load_file(path: Path) -> list[WorkflowDefinition]:
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
+    code = _compiled(path.read_bytes(), str(path))
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pydantic look their module up
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)  # running the definition file is the point
     finally:
         del sys.modules[module_name]
     found = []
@@ -54,6 +59,13 @@ def load_file(path: Path) -> list[WorkflowDefinition]:
         if isinstance(value, WorkflowDefinition):
             found.append(_with_source(value, path))
     return found
+
+
+@functools.lru_cache(maxsize=COMPILED_SOURCES_KEPT)
+def _compiled(source: bytes, filename: str) -> CodeType:
+    """The code of ``source`` (the file's exact bytes: an edit, however small, compiles
+    again)."""
+    return compile(source, filename, "exec", dont_inherit=True)
 
 
 def _with_source(definition: WorkflowDefinition, path: Path) -> WorkflowDefinition:

@@ -37,6 +37,11 @@ class EventBus:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
+    @property
+    def listened(self) -> bool:
+        """Someone is subscribed (else nothing published would reach anyone)."""
+        return bool(self._subscriptions)
+
     def publish(self, message: Outgoing) -> None:
         """Deliver to subscriptions on the message's channels; a message about a run reaches
         the subscriptions of the run's user and those that see every run (``user_id`` None:

@@ -4,7 +4,9 @@ Every writer (this process's worker, the CLI, other workers) only writes rows; t
 reads what changed since its last look (``store.changes``) and publishes it, so messages
 follow the rows whichever process wrote them. Writes made in this process wake the feed at
 once; on PostgreSQL so do other processes' commits (``store.notifications``); the rest are
-found by polling. What to send is decided by ``changes.FeedState``.
+found by polling. What to send is decided by ``changes.FeedState``. While nobody listens
+the feed reads nothing; the first listener to come waits (``following``) until the feed
+reads again from where the journal is then.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ LIVENESS_SECONDS = 1.0
 LOOK_INTERVAL_SECONDS = 0.01
 """The least time between two looks: a burst of writes (each wakes the feed) is read in a
 few looks instead of one after every write."""
+FOLLOW_TIMEOUT_SECONDS = 5.0
+"""How long a new listener waits for the feed to follow the journal again (a database that
+cannot be read answers nobody anyway)."""
 
 
 class ChangeFeed:
@@ -39,18 +44,34 @@ class ChangeFeed:
         self._reader = changes.change_reader(db)
         self._state: FeedState | None = None
         self._liveness_at = 0.0
+        self._following = asyncio.Event()
+        """Set while the reader follows the journal: every change committed since it was set
+        is read and published."""
 
     def wake(self) -> None:
         """Look for changes now (call from the event loop's thread)."""
         self._wake.set()
 
+    async def following(self) -> None:
+        """Return once every change committed from now on will be published (a listener
+        that just subscribed waits here before it is told it may fetch its snapshot)."""
+        if self._state is None:
+            return  # not running: there is nothing to wait for
+        self.wake()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._following.wait(), FOLLOW_TIMEOUT_SECONDS)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Publish changes until ``stop`` is set."""
-        await asyncio.to_thread(self._start)
         state = self._state = FeedState()
         listener = asyncio.create_task(listen_for_changes(self._db, self.wake))
         try:
             while not stop.is_set():
+                if not self._bus.listened:
+                    await self._idle()
+                    continue
+                if not self._following.is_set() and not await self._follow_again():
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
                 await asyncio.sleep(LOOK_INTERVAL_SECONDS)  # let a burst of writes gather
@@ -70,6 +91,23 @@ class ChangeFeed:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+
+    async def _idle(self) -> None:
+        """Nobody listens: read nothing until woken (by a subscription, a write, the stop)."""
+        self._following.clear()
+        self._wake.clear()
+        await self._wake.wait()
+
+    async def _follow_again(self) -> bool:
+        """Take the reader's cursor where the journal is now; False if that failed."""
+        try:
+            await asyncio.to_thread(self._start)
+        except Exception:
+            log.exception("reading where the journal is failed; trying again")
+            await asyncio.sleep(self._poll_seconds)
+            return False
+        self._following.set()
+        return True
 
     def observe_run(self, run: RunSummary) -> None:
         """A run as a use case of this process just left it: publish its change now (see

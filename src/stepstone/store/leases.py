@@ -10,6 +10,7 @@ again. A run's ``user_id`` is the person who started it, unrelated to leases.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Update, bindparam, func, or_, select, update
 
 from stepstone.store.runs import add_event_txn
 from stepstone.store.schema import projects, workflow_runs
@@ -43,23 +44,10 @@ class LeaseHolder:
     lease_seconds: float
 
 
-def _leased(holder: LeaseHolder, now: float) -> dict[str, Any]:
-    """The columns of a run that ``holder`` just took."""
-    return {
-        "status": RunStatus.RUNNING,
-        "lease_owner": holder.lease_token,
-        "lease_expires_at": now + holder.lease_seconds,
-        "owner_host": holder.host,
-        "owner_pid": holder.pid,
-        "started_at": func.coalesce(workflow_runs.c.started_at, now),
-        "updated_at": now,
-    }
-
-
 _HELD = workflow_runs.alias("held")
 
 
-def _live_runs_of_project(project_id: Any, now: float) -> Any:
+def _live_runs_of_project(project_id: Any, now: Any) -> Any:
     """How many runs of the project a worker holds now (a lease that ran out holds none)."""
     held = _HELD
     return (
@@ -74,6 +62,66 @@ def _live_runs_of_project(project_id: Any, now: float) -> Any:
     )
 
 
+# Built once: a worker runs them for every run it takes.
+_RUNS = workflow_runs.c
+_PROJECT_LIMIT = projects.c.max_concurrent_runs
+_NEXT_CLAIMABLE = (
+    select(_RUNS.id, _RUNS.project_id, _PROJECT_LIMIT)
+    .join(projects, projects.c.id == _RUNS.project_id)
+    .where(
+        _RUNS.status == RunStatus.PENDING,
+        or_(
+            _PROJECT_LIMIT.is_(None),
+            _live_runs_of_project(_RUNS.project_id, bindparam("now")) < _PROJECT_LIMIT,
+        ),
+    )
+    .order_by(_RUNS.created_at)
+    .limit(1)
+    .with_for_update(skip_locked=True, of=workflow_runs)
+)
+# FOR NO KEY UPDATE: claims of the project wait for each other, not for runs being added to
+# it (their foreign key takes a KEY SHARE lock).
+_LOCK_PROJECT = (
+    select(projects.c.id)
+    .where(projects.c.id == bindparam("project_id"))
+    .with_for_update(key_share=True)
+)
+_LIVE_RUNS_OF_PROJECT = select(_live_runs_of_project(bindparam("project_id"), bindparam("now")))
+_TAKE = (
+    update(workflow_runs)
+    .where(_RUNS.id == bindparam("run_id"), _RUNS.status == RunStatus.PENDING)
+    .values(
+        status=RunStatus.RUNNING,
+        lease_owner=bindparam("token"),
+        lease_expires_at=bindparam("expires_at"),
+        owner_host=bindparam("host"),
+        owner_pid=bindparam("pid"),
+        started_at=func.coalesce(_RUNS.started_at, bindparam("now")),
+        updated_at=bindparam("now"),
+    )
+    .returning(_RUNS.id)
+)
+
+
+def _take_txn(conn: Connection, run_id: str, holder: LeaseHolder, now: float) -> bool:
+    """Lease the queued run ``run_id`` to ``holder``; False when it is not queued any more."""
+    taken = conn.execute(
+        _TAKE,
+        {
+            "run_id": run_id,
+            "token": holder.lease_token,
+            "expires_at": now + holder.lease_seconds,
+            "host": holder.host,
+            "pid": holder.pid,
+            "now": now,
+        },
+    ).first()
+    if taken is None:
+        return False
+    add_event_txn(conn, run_id, EventType.WORKFLOW_STARTED, holder.worker_id)
+    return True
+
+
 def claim_next_run_txn(conn: Connection, holder: LeaseHolder) -> str | None:
     """Take the oldest queued run for ``holder`` whose project is below its limit of runs
     at once (``projects.max_concurrent_runs``); ``None`` when there is none. The status
@@ -83,56 +131,22 @@ def claim_next_run_txn(conn: Connection, holder: LeaseHolder) -> str | None:
     writer at a time anyway). A limited project's row is locked while its count is checked
     again: two workers cannot both take its last place."""
     now = time.time()
-    runs = workflow_runs.c
-    limit = projects.c.max_concurrent_runs
-    candidate = conn.execute(
-        select(runs.id, runs.project_id, limit)
-        .join(projects, projects.c.id == runs.project_id)
-        .where(
-            runs.status == RunStatus.PENDING,
-            or_(limit.is_(None), _live_runs_of_project(runs.project_id, now) < limit),
-        )
-        .order_by(runs.created_at)
-        .limit(1)
-        .with_for_update(skip_locked=True, of=workflow_runs)
-    ).first()
+    candidate = conn.execute(_NEXT_CLAIMABLE, {"now": now}).first()
     if candidate is None:
         return None
     run_id, project_id, project_limit = candidate
     if project_limit is not None:
-        # FOR NO KEY UPDATE: claims of the project wait for each other, not for runs being
-        # added to it (their foreign key takes a KEY SHARE lock).
-        lock = select(projects.c.id).where(projects.c.id == project_id)
-        conn.execute(lock.with_for_update(key_share=True))
-        held = conn.execute(select(_live_runs_of_project(project_id, now))).scalar_one()
-        if held >= project_limit:
+        conn.execute(_LOCK_PROJECT, {"project_id": project_id})
+        held = conn.execute(_LIVE_RUNS_OF_PROJECT, {"project_id": project_id, "now": now})
+        if held.scalar_one() >= project_limit:
             return None  # another worker took the last place meanwhile: look again later
-    row = conn.execute(
-        update(workflow_runs)
-        .where(runs.id == run_id, runs.status == RunStatus.PENDING)
-        .values(**_leased(holder, now))
-        .returning(runs.id)
-    ).first()
-    if row is None:
-        return None
-    add_event_txn(conn, str(row[0]), EventType.WORKFLOW_STARTED, holder.worker_id)
-    return str(row[0])
+    return str(run_id) if _take_txn(conn, str(run_id), holder, now) else None
 
 
 def claim_run_txn(conn: Connection, run_id: str, holder: LeaseHolder) -> bool:
     """Take one given queued run for ``holder`` (``--inline``, in the transaction that
     queued it); False when it is not queued any more."""
-    now = time.time()
-    runs = workflow_runs.c
-    result = conn.execute(
-        update(workflow_runs)
-        .where(runs.id == run_id, runs.status == RunStatus.PENDING)
-        .values(**_leased(holder, now))
-    )
-    if result.rowcount != 1:
-        return False
-    add_event_txn(conn, run_id, EventType.WORKFLOW_STARTED, holder.worker_id)
-    return True
+    return _take_txn(conn, run_id, holder, time.time())
 
 
 def renew_leases_txn(
@@ -181,12 +195,22 @@ NO_LEASE: dict[str, Any] = {
 
 def release_run_txn(conn: Connection, run_id: str, lease_token: str, **values: Any) -> bool:
     """Write the run's outcome and drop the lease, only if ``lease_token`` still holds it."""
-    result = conn.execute(
-        update(workflow_runs)
-        .where(workflow_runs.c.id == run_id, workflow_runs.c.lease_owner == lease_token)
-        .values(updated_at=time.time(), **{**NO_LEASE, **values})
-    )
+    values = {"updated_at": time.time(), **NO_LEASE, **values}
+    statement = _release_statement(tuple(sorted(values)))
+    params = {f"new_{column}": value for column, value in values.items()}
+    result = conn.execute(statement, {"run_id": run_id, "token": lease_token, **params})
     return result.rowcount == 1
+
+
+@functools.lru_cache(maxsize=32)
+def _release_statement(columns: tuple[str, ...]) -> Update:
+    """The release that sets ``columns`` (each from the parameter ``new_<column>``), built
+    once per set of columns: a worker releases every run it executes."""
+    return (
+        update(workflow_runs)
+        .where(_RUNS.id == bindparam("run_id"), _RUNS.lease_owner == bindparam("token"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
 
 
 def _held_under(lease_tokens: Sequence[str]) -> ColumnElement[bool]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, select, update
 
 from stepstone.store.schema import definition_errors, projects, users, workflow_definitions
 
@@ -88,10 +89,19 @@ def list_projects_txn(conn: Connection) -> Sequence[RowMapping]:
 
 
 def find_project_txn(conn: Connection, **where: str) -> RowMapping | None:
+    query = _project_where(tuple(sorted(where)))
+    parameters = {f"by_{column}": value for column, value in where.items()}
+    return conn.execute(query, parameters).mappings().first()
+
+
+@functools.lru_cache(maxsize=8)
+def _project_where(columns: tuple[str, ...]) -> Select[Any]:
+    """The project whose ``columns`` equal the parameters ``by_<column>``, built once per set
+    of columns (every request that names a project looks it up)."""
     query = select(projects)
-    for column, value in where.items():
-        query = query.where(projects.c[column] == value)
-    return conn.execute(query).mappings().first()
+    for column in columns:
+        query = query.where(projects.c[column] == bindparam(f"by_{column}"))
+    return query
 
 
 def definitions_of_project_txn(

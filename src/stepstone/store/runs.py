@@ -10,35 +10,98 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from stepstone.store.integers import BIGINT_MAX, parse_row_id
 from stepstone.store.journal_connections import postgres_sql
 from stepstone.store.schema import (
+    projects,
     run_artifacts,
     run_events,
     step_attempts,
     step_logs,
+    workflow_definitions,
     workflow_runs,
     workflow_steps,
 )
 from stepstone.vocabulary import AttemptStatus, EventType, RunStatus, StepStatus
+
+# The statements a worker runs for every run it executes are built once (building and
+# keying a statement costs more than executing it); the rest are built where they are used.
+_RUN = select(workflow_runs).where(workflow_runs.c.id == bindparam("run_id"))
+_RUN_FOR_UPDATE = _RUN.with_for_update()
+_RUN_TO_EXECUTE = (
+    select(
+        workflow_runs,
+        projects.c.path.label("project_path"),
+        workflow_definitions.c.file_path.label("definition_file"),
+        workflow_definitions.c.args_schema.label("definition_args_schema"),
+    )
+    .join(projects, projects.c.id == workflow_runs.c.project_id)
+    .join(
+        workflow_definitions,
+        workflow_definitions.c.id == workflow_runs.c.workflow_definition_id,
+    )
+    .where(workflow_runs.c.id == bindparam("run_id"))
+)
+_CUT_OFF_PROCESS_GROUPS = (
+    select(
+        step_attempts.c.process_host,
+        step_attempts.c.process_group,
+        step_attempts.c.process_start,
+    )
+    .join(workflow_steps, workflow_steps.c.id == step_attempts.c.step_id)
+    .where(
+        workflow_steps.c.run_id == bindparam("run_id"),
+        step_attempts.c.process_group.is_not(None),
+        step_attempts.c.status.in_((AttemptStatus.INTERRUPTED, AttemptStatus.RUNNING)),
+    )
+)
+_ADD_EVENT = run_events.insert()
+_INSERT_RUN = workflow_runs.insert()
+# A run's view (every read of a run through the API builds one).
+_STEPS_OF_RUN = (
+    select(workflow_steps)
+    .where(workflow_steps.c.run_id == bindparam("run_id"))
+    .order_by(workflow_steps.c.id)
+)
+_ATTEMPTS_OF_RUN = (
+    select(step_attempts)
+    .join(workflow_steps, workflow_steps.c.id == step_attempts.c.step_id)
+    .where(workflow_steps.c.run_id == bindparam("run_id"))
+    .order_by(step_attempts.c.step_id, step_attempts.c.attempt, step_attempts.c.id)
+)
+_EVENTS_OF_RUN = (
+    select(run_events).where(run_events.c.run_id == bindparam("run_id")).order_by(run_events.c.id)
+)
 
 
 def insert_run_txn(conn: Connection, values: dict[str, Any], *, run_id: str | None = None) -> str:
     now = time.time()
     run_id = run_id or str(uuid.uuid4())
     conn.execute(
-        workflow_runs.insert().values(
-            id=run_id,
-            status=RunStatus.PENDING,
-            resume_count=0,
-            pause_requested=False,
-            cancel_requested=False,
-            created_at=now,
-            updated_at=now,
+        _INSERT_RUN,
+        {
+            "id": run_id,
+            "status": RunStatus.PENDING,
+            "resume_count": 0,
+            "pause_requested": False,
+            "cancel_requested": False,
+            "created_at": now,
+            "updated_at": now,
             **values,
-        )
+        },
     )
     add_event_txn(conn, run_id, EventType.WORKFLOW_CREATED)
     return run_id
@@ -47,10 +110,14 @@ def insert_run_txn(conn: Connection, values: dict[str, Any], *, run_id: str | No
 def get_run_txn(conn: Connection, run_id: str, *, for_update: bool = False) -> RowMapping | None:
     """The run's row; ``for_update`` locks it until the transaction ends (SQLite's
     ``BEGIN IMMEDIATE`` already serialises writers)."""
-    query = select(workflow_runs).where(workflow_runs.c.id == run_id)
-    if for_update:
-        query = query.with_for_update()
-    return conn.execute(query).mappings().first()
+    query = _RUN_FOR_UPDATE if for_update else _RUN
+    return conn.execute(query, {"run_id": run_id}).mappings().first()
+
+
+def get_run_to_execute_txn(conn: Connection, run_id: str) -> RowMapping | None:
+    """The run's row with what executing it needs besides: its project's ``project_path``,
+    its definition's ``definition_file`` and ``definition_args_schema``."""
+    return conn.execute(_RUN_TO_EXECUTE, {"run_id": run_id}).mappings().first()
 
 
 def find_runs_by_prefix_txn(conn: Connection, prefix: str, limit: int = 2) -> list[str]:
@@ -117,57 +184,21 @@ def delete_run_txn(conn: Connection, run_id: str) -> None:
 
 
 def steps_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
-    return (
-        conn.execute(
-            select(workflow_steps)
-            .where(workflow_steps.c.run_id == run_id)
-            .order_by(workflow_steps.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    return conn.execute(_STEPS_OF_RUN, {"run_id": run_id}).mappings().all()
 
 
 def attempts_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
-    return (
-        conn.execute(
-            select(step_attempts)
-            .join(workflow_steps, workflow_steps.c.id == step_attempts.c.step_id)
-            .where(workflow_steps.c.run_id == run_id)
-            .order_by(step_attempts.c.step_id, step_attempts.c.attempt, step_attempts.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    return conn.execute(_ATTEMPTS_OF_RUN, {"run_id": run_id}).mappings().all()
 
 
 def cut_off_process_groups_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
     """The process groups recorded by the run's attempts that did not end by themselves
     (interrupted, or still marked running): what a crash may have left running."""
-    query = (
-        select(
-            step_attempts.c.process_host,
-            step_attempts.c.process_group,
-            step_attempts.c.process_start,
-        )
-        .join(workflow_steps, workflow_steps.c.id == step_attempts.c.step_id)
-        .where(
-            workflow_steps.c.run_id == run_id,
-            step_attempts.c.process_group.is_not(None),
-            step_attempts.c.status.in_((AttemptStatus.INTERRUPTED, AttemptStatus.RUNNING)),
-        )
-    )
-    return conn.execute(query).mappings().all()
+    return conn.execute(_CUT_OFF_PROCESS_GROUPS, {"run_id": run_id}).mappings().all()
 
 
 def events_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
-    return (
-        conn.execute(
-            select(run_events).where(run_events.c.run_id == run_id).order_by(run_events.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    return conn.execute(_EVENTS_OF_RUN, {"run_id": run_id}).mappings().all()
 
 
 def logs_of_run_txn(
@@ -195,14 +226,15 @@ def add_event_txn(
     step_key: str | None = None,
 ) -> None:
     conn.execute(
-        run_events.insert().values(
-            run_id=run_id,
-            type=type,
-            message=message,
-            phase=phase,
-            step_key=step_key,
-            created_at=time.time(),
-        )
+        _ADD_EVENT,
+        {
+            "run_id": run_id,
+            "type": type,
+            "message": message,
+            "phase": phase,
+            "step_key": step_key,
+            "created_at": time.time(),
+        },
     )
 
 

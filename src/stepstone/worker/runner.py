@@ -18,7 +18,6 @@ from stepstone.store import leases
 from stepstone.store import runs as run_store
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
-from stepstone.store.projects import find_project_txn, get_definition_txn
 from stepstone.store.secret_args import SecretArgs
 from stepstone.vocabulary import OUTCOME_EVENTS, AttemptStatus, RunStatus, StepStatus
 
@@ -37,17 +36,13 @@ def prepare_execution(
     starting agents with ``agent_commands``); raises InvalidInput if its secret args cannot
     be opened or its code cannot load."""
     with db.read() as conn:
-        run = run_store.get_run_txn(conn, run_id)
-        assert run is not None, "a leased run exists"
-        project = find_project_txn(conn, id=run["project_id"])
-        definition_row = get_definition_txn(conn, run["workflow_definition_id"])
+        run = run_store.get_run_to_execute_txn(conn, run_id)
+        assert run is not None, "a leased run exists, of a registered definition"
         cut_off = run_store.cut_off_process_groups_txn(conn, run_id)
-    assert project is not None
-    assert definition_row is not None
     end_left_overs(run_id, cut_off)
-    args = _args_of(db, run, definition_row["args_schema"], journal)
-    definition = load_definition(project["path"], definition_row["file_path"], run["workflow"])
-    info = RunInfo.from_row(run, project_path=project["path"])
+    args = _args_of(db, run, run["definition_args_schema"], journal)
+    definition = load_definition(run["project_path"], run["definition_file"], run["workflow"])
+    info = RunInfo.from_row(run, project_path=run["project_path"])
     return RunExecution(
         run_info=info,
         args=args,
