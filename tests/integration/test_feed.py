@@ -6,10 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from stepstone.live.bus import EventBus, Subscription
 from stepstone.live.feed import ChangeFeed
 from stepstone.live.messages import LiveMessage
 from stepstone.services.runs import start_run
+from stepstone.store.changes import Changes
 from stepstone.store.database import Database
 from tests.helpers import Project, execute_inline
 
@@ -128,3 +131,42 @@ async def test_a_run_whose_worker_died_is_announced_as_no_longer_live(
         worker.kill()  # the worker dies: no row changes
         await worker.wait()
         assert await next_live_change() is False
+
+
+async def test_the_feed_reads_nothing_while_nobody_listens_and_a_newcomer_hears_what_follows(
+    db: Database, make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project: Project = make_project(FLOW)
+    looks = 0
+    read = ChangeFeed._read
+
+    def counted(feed: ChangeFeed) -> Changes:
+        nonlocal looks
+        looks += 1
+        return read(feed)
+
+    monkeypatch.setattr(ChangeFeed, "_read", counted)
+    bus = EventBus()
+    feed = ChangeFeed(db, bus, poll_seconds=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(feed.run(stop))
+    try:
+        await execute_inline(db, start_run(db, project.id, "pair")["id"])
+        feed.wake()
+        await asyncio.sleep(0.3)  # six polls' time, and a wake
+        assert looks == 0
+
+        subscription = bus.subscribe()
+        subscription.channels.add(f"run:{(run_id := start_run(db, project.id, 'pair')['id'])}")
+        await feed.following()
+        await execute_inline(db, run_id)
+        feed.wake()
+        messages = await drain(subscription.queue, "completed")
+    finally:
+        stop.set()
+        feed.wake()
+        await task
+    assert looks > 0
+    steps = [m for m in messages if m["type"] == "workflow.run.step.created"]
+    assert [m["data"]["step"]["key"] for m in steps] == ["first", "second"]
+    assert all(m["channel"] == f"run:{run_id}" for m in messages)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,23 @@ def test_a_runs_workflow_is_loaded_afresh_or_refused_saying_why(tmp_path: Path) 
     (tmp_path / flow).unlink()
     with pytest.raises(InvalidInput, match=r"flow\.py no longer exists"):
         load_definition(str(tmp_path), flow, "good-one")
+
+
+def test_an_edit_that_keeps_the_size_and_modification_time_still_loads_the_new_code(
+    tmp_path: Path,
+) -> None:
+    """Compiled code is reused only for the very same text of the file."""
+    write(tmp_path, "flow.py", GOOD)
+    path = tmp_path / ".stepstone" / "workflows" / "flow.py"
+    before = path.stat()
+
+    def result() -> object:
+        definition = load_definition(str(tmp_path), ".stepstone/workflows/flow.py", "good-one")
+        return asyncio.run(definition.fn(None))  # type: ignore[arg-type]  # it takes no ctx
+
+    assert result() == 1
+    assert result() == 1
+    path.write_text(GOOD.replace("return 1", "return 2"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert result() == 2
