@@ -104,17 +104,21 @@ def _project_where(columns: tuple[str, ...]) -> Select[Any]:
     return query
 
 
+_DEFINITIONS_OF_PROJECT = (
+    select(workflow_definitions)
+    .where(workflow_definitions.c.project_id == bindparam("project_id"))
+    .order_by(workflow_definitions.c.workflow)
+)
+_CURRENT_DEFINITIONS_OF_PROJECT = _DEFINITIONS_OF_PROJECT.where(
+    workflow_definitions.c.archived_at.is_(None)
+)
+
+
 def definitions_of_project_txn(
     conn: Connection, project_id: str, *, include_archived: bool = True
 ) -> Sequence[RowMapping]:
-    query = (
-        select(workflow_definitions)
-        .where(workflow_definitions.c.project_id == project_id)
-        .order_by(workflow_definitions.c.workflow)
-    )
-    if not include_archived:
-        query = query.where(workflow_definitions.c.archived_at.is_(None))
-    return conn.execute(query).mappings().all()
+    query = _DEFINITIONS_OF_PROJECT if include_archived else _CURRENT_DEFINITIONS_OF_PROJECT
+    return conn.execute(query, {"project_id": project_id}).mappings().all()
 
 
 def get_definition_txn(conn: Connection, definition_id: str) -> RowMapping | None:
