@@ -25,6 +25,8 @@ TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.CANCELLED})
 """Nothing happens to these runs any more."""
 RESUMABLE_RUN_STATUSES = frozenset({RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.FAILED})
 """What resume accepts (``running`` only when its holder is gone)."""
+RETRYABLE_RUN_STATUSES = RESUMABLE_RUN_STATUSES | {RunStatus.COMPLETED}
+"""What retry from a step accepts (``running`` only when its holder is gone)."""
 SETTLED_RUN_STATUSES = TERMINAL_RUN_STATUSES | {RunStatus.FAILED, RunStatus.PAUSED}
 """No worker moves these runs until someone resumes them."""
 
@@ -52,6 +54,9 @@ class EventType(StrEnum):
     WORKFLOW_CREATED = "workflow_created"
     WORKFLOW_STARTED = "workflow_started"
     WORKFLOW_RESUMED = "workflow_resumed"
+    WORKFLOW_RETRIED = "workflow_retried"
+    """Queued again from a chosen step (its ``step_key``): that step and those after it run
+    again (SPEC 3.10)."""
     WORKFLOW_COMPLETED = "workflow_completed"
     WORKFLOW_FAILED = "workflow_failed"
     WORKFLOW_PAUSED = "workflow_paused"
@@ -68,6 +73,7 @@ class EventType(StrEnum):
 RUN_STATUS_BY_EVENT: dict[EventType, RunStatus] = {
     EventType.WORKFLOW_CREATED: RunStatus.PENDING,
     EventType.WORKFLOW_RESUMED: RunStatus.PENDING,
+    EventType.WORKFLOW_RETRIED: RunStatus.PENDING,
     EventType.WORKFLOW_STARTED: RunStatus.RUNNING,
     EventType.WORKFLOW_COMPLETED: RunStatus.COMPLETED,
     EventType.WORKFLOW_FAILED: RunStatus.FAILED,

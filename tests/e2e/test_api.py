@@ -72,6 +72,38 @@ def test_resume_of_an_orphaned_run_answers_pending_and_completes_it(
     assert (project.count("one"), project.count("two"), project.count("three")) == (1, 1, 2)
 
 
+def test_retry_from_a_step_of_an_orphaned_run_reuses_the_steps_before_it(
+    api: httpx.Client, make_project
+) -> None:
+    project: Project = make_project(FLOWS)
+    run_id = orphan_in_step_three(project)
+
+    answer = api.post(f"/api/workflows/{run_id}/retry", json={"from_step": "work-two"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "pending"
+    run = wait_for_status(api, run_id, "completed")
+    assert (project.count("one"), project.count("two"), project.count("three")) == (1, 2, 2)
+    steps = {step["key"]: step for step in run["steps"]}
+    assert steps["work-one"]["reused"] is True
+    assert [a["status"] for a in steps["work-three"]["attempts"]] == ["interrupted", "completed"]
+    assert run["resume_count"] == 0
+
+    unknown = api.post(f"/api/workflows/{run_id}/retry", json={"from_step": "work-nine"})
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["code"] == "invalid_input"
+    assert "no step 'work-nine'" in unknown.json()["error"]["message"]
+    missing = api.post(f"/api/workflows/{run_id}/retry", json={})
+    assert missing.status_code == 400
+    (project.root / "hang").touch()
+    live = start(api, project)["id"]
+    wait_for_file(project.root / "three-started")
+    refused = api.post(f"/api/workflows/{live}/retry", json={"from_step": "work-one"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "conflict"
+    (project.root / "hang").unlink()
+    wait_for_status(api, live, "completed")
+
+
 def test_resume_of_a_failed_run_retries_the_failed_step(api: httpx.Client, make_project) -> None:
     project: Project = make_project(FLOWS)
     (project.root / "fail-three").touch()

@@ -241,3 +241,23 @@ def test_follow_shows_each_step_as_it_completes(make_project) -> None:
     assert "double" in followed.stdout
     assert "say" in followed.stdout
     assert "completed" in followed.stdout
+
+
+def test_retry_from_a_step_runs_it_and_the_steps_after_it_again(make_project) -> None:
+    project: Project = make_project(COUNTED)
+    first = run_cli("run", project.name, "counted", "--arg", "count=2", "--inline", "--json")
+    run = json.loads(first.stdout)
+    assert run["status"] == "completed", first.stderr
+
+    retried = run_cli("retry", run["id"][:8], "--from", "say", "--inline", "--json", check=True)
+    again = json.loads(retried.stdout)
+    assert again["status"] == "completed"
+    steps = {step["key"]: step for step in again["steps"]}
+    assert (steps["double"]["reused"], steps["double"]["attempt"]) == (True, 1)
+    assert (steps["say"]["reused"], steps["say"]["attempt"]) == (False, 2)
+    assert [event["type"] for event in again["events"]].count("workflow_retried") == 1
+
+    assert_one_line_error(run_cli("retry", run["id"], "--from", "nothing"), "no step 'nothing'")
+    queued = run_cli("retry", run["id"], "--from", "double", check=True)
+    assert queued.stdout.strip() == f"retrying {run['id']} from step double"
+    assert_one_line_error(run_cli("retry", run["id"], "--from", "double"), "is pending")

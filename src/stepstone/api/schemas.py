@@ -117,6 +117,12 @@ class ResumeRequest(RequestBody):
     budget_tokens: int | None = Field(default=None, ge=1)
 
 
+class RetryRequest(RequestBody):
+    from_step: str = Field(
+        min_length=1, max_length=200, description="The key of the first step to run again."
+    )
+
+
 class RunPage(BaseModel):
     data: list[RunSummary]
     next_cursor: str | None

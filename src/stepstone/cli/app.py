@@ -39,7 +39,16 @@ project_app.command("set")(projects.project_set)
 app.command("workflows")(projects.workflows)
 db_app.command("copy")(db.db_copy)
 
-for command in (runs.run, runs.runs, runs.show, runs.resume, runs.pause, runs.cancel, runs.logs):
+for command in (
+    runs.run,
+    runs.runs,
+    runs.show,
+    runs.resume,
+    runs.retry,
+    runs.pause,
+    runs.cancel,
+    runs.logs,
+):
     app.command(command.__name__)(command)
 
 app.command("worker")(processes.worker)

@@ -25,6 +25,7 @@ from stepstone.cli.follow import follow_run
 from stepstone.cli.inline import Interrupts, execute_here
 from stepstone.cli.render import log_text, run_panel, runs_table
 from stepstone.errors import InvalidInput
+from stepstone.services import reruns
 from stepstone.services import runs as run_services
 from stepstone.services.args import args_from_command_line
 from stepstone.store.database import Database
@@ -211,6 +212,31 @@ def resume(
             console.print(f"resumed {resumed['id']} (resume #{resumed['resume_count']})")
 
         _carry_out(db, interrupts, resume_it, follow=follow, as_json=as_json, say_queued=say_queued)
+
+
+def retry(
+    run_id: RunArg,
+    from_step: Annotated[
+        str, typer.Option("--from", help="Key of the first step to run again (see `show`).")
+    ],
+    inline: Annotated[bool, typer.Option(help="Execute the run in this process.")] = False,
+    follow: Annotated[bool, typer.Option(help="Show live progress.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a failed, paused, completed or interrupted run again from a step: the steps
+    before it are reused, it and the steps after it run again."""
+    with _interrupts(inline) as interrupts, database() as db:
+        run_id = run_services.expand_run_ref(db, run_id)
+        if interrupts is not None:
+            interrupts.run_id = run_id
+
+        def retry_it(claim_for: LeaseHolder | None = None) -> Run:
+            return reruns.retry_run(db, run_id, from_step, claim_for=claim_for)
+
+        def say_queued(retried: Run) -> None:
+            console.print(f"retrying {retried['id']} from step {from_step}")
+
+        _carry_out(db, interrupts, retry_it, follow=follow, as_json=as_json, say_queued=say_queued)
 
 
 def pause(run_id: RunArg, as_json: JsonOption = False) -> None:

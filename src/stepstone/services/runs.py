@@ -85,7 +85,8 @@ def load_run_txn(
     return run
 
 
-def _view_txn(conn: Connection, run_id: str) -> Run:
+def view_run_txn(conn: Connection, run_id: str) -> Run:
+    """The run object of the API (with its steps, attempts and events)."""
     run = store.get_run_txn(conn, run_id)
     assert run is not None
     return run_record(
@@ -110,7 +111,7 @@ def run_fingerprint(db: Database, run_id: str, *, user_id: str | None = None) ->
 def get_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
     """The run object of SPEC 6, with steps, attempts and events."""
     with db.read() as conn:
-        return _view_txn(conn, load_run_txn(conn, run_id, user_id=user_id)["id"])
+        return view_run_txn(conn, load_run_txn(conn, run_id, user_id=user_id)["id"])
 
 
 def list_runs(
@@ -227,7 +228,7 @@ def start_run(
         SecretArgs.beside(db).save_txn(conn, run_id, secret_values)
         if claim_for is not None:
             leases.claim_run_txn(conn, run_id, claim_for)
-        return _view_txn(conn, run_id)
+        return view_run_txn(conn, run_id)
 
 
 def _check_budget(budget_tokens: int | None) -> None:
@@ -306,7 +307,7 @@ def resume_run(
         store.add_event_txn(conn, run["id"], EventType.WORKFLOW_RESUMED, f"resumed from {status}")
         if claim_for is not None:
             leases.claim_run_txn(conn, run["id"], claim_for)
-        return _view_txn(conn, run["id"])
+        return view_run_txn(conn, run["id"])
 
 
 def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
@@ -325,7 +326,7 @@ def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
                 conn, run["id"], status=RunStatus.PAUSED, paused_at=time.time(), **leases.NO_LEASE
             )
             store.add_event_txn(conn, run["id"], EventType.WORKFLOW_PAUSED)
-        return _view_txn(conn, run["id"])
+        return view_run_txn(conn, run["id"])
 
 
 def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
@@ -351,7 +352,7 @@ def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
             )
             store.cancel_unfinished_steps_txn(conn, run["id"])
             store.add_event_txn(conn, run["id"], EventType.WORKFLOW_CANCELLED)
-        return _view_txn(conn, run["id"])
+        return view_run_txn(conn, run["id"])
 
 
 def cancel_and_wait(

@@ -331,6 +331,10 @@ def run_summary_record(run: Row) -> RunSummary:
     }
 
 
+QUEUED_AGAIN_EVENTS = frozenset({EventType.WORKFLOW_RESUMED, EventType.WORKFLOW_RETRIED})
+"""After these, a step completed before is reused by the next execution."""
+
+
 def run_record(
     run: Row, steps: Sequence[Row], attempts: Sequence[Row], events: Sequence[Row]
 ) -> Run:
@@ -338,7 +342,7 @@ def run_record(
     attempts_by_step: dict[int, list[Row]] = defaultdict(list)
     for attempt in attempts:
         attempts_by_step[attempt["step_id"]].append(attempt)
-    resumes = [e["created_at"] for e in events if e["type"] == EventType.WORKFLOW_RESUMED]
+    resumes = [e["created_at"] for e in events if e["type"] in QUEUED_AGAIN_EVENTS]
     resumed_at = max(resumes, default=None)
     step_records = [
         step_record(step, attempts_by_step[step["id"]], resumed_at=resumed_at) for step in steps

@@ -295,6 +295,27 @@ def cancel_unfinished_steps_txn(conn: Connection, run_id: str) -> None:
     )
 
 
+def reset_steps_from_txn(conn: Connection, run_id: str, first_step_id: int) -> None:
+    """Retry from a step: it and every step first started after it (a higher id: journal
+    order) become ``pending`` as if never started (output, error, session, the working tree
+    it started from and a sleep's wake time cleared); their attempts stay as history."""
+    conn.execute(
+        update(workflow_steps)
+        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.id >= first_step_id)
+        .values(
+            status=StepStatus.PENDING,
+            output=None,
+            error_message=None,
+            started_at=None,
+            completed_at=None,
+            session_id=None,
+            base_tree=None,
+            wake_at=None,
+            updated_at=time.time(),
+        )
+    )
+
+
 def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
     """Resume and pause: interrupted steps go back to ``pending`` (their attempts are kept,
     marked ``interrupted``)."""

@@ -153,14 +153,16 @@ function stepUpdated(client: QueryClient, data: StepUpdated): void {
   if (data.changes.status === "completed") refreshArtifacts(client, data.run_id);
 }
 
+const QUEUED_AGAIN = new Set(["workflow_resumed", "workflow_retried"]);
+
 function eventCreated(client: QueryClient, data: EventCreated): void {
   patchRun(client, data.run_id, (run) =>
     run.events.some((event) => event.id === data.event.id)
       ? run
       : { ...run, events: [...run.events, data.event] },
   );
-  // `reused` marks are computed against the last resume; the server knows them.
-  if (data.event.type === "workflow_resumed") refetchAfterLive(client, queryKeys.run(data.run_id));
+  // `reused` marks are computed against the last resume or retry; the server knows them.
+  if (QUEUED_AGAIN.has(data.event.type)) refetchAfterLive(client, queryKeys.run(data.run_id));
 }
 
 function logChunk(client: QueryClient, data: LogChunk): void {

@@ -1,4 +1,4 @@
-"""Runs (``/api/workflows``): start, list, show, resume, pause, cancel, delete, logs."""
+"""Runs (``/api/workflows``): start, list, show, resume, retry, pause, cancel, delete, logs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from fastapi.responses import FileResponse
 
 from stepstone.api.auth import CurrentUser, runs_visible_to
 from stepstone.api.run_cache import json_bytes
-from stepstone.api.schemas import ResumeRequest, RunCreate, RunPage, error_responses
+from stepstone.api.schemas import ResumeRequest, RetryRequest, RunCreate, RunPage, error_responses
 from stepstone.errors import InvalidInput
 from stepstone.services import artifacts as artifact_services
+from stepstone.services import reruns
 from stepstone.services import runs as services
 from stepstone.services.projects import get_project_by_id
 from stepstone.store.records import Artifact, LogLine, Run
@@ -105,6 +106,16 @@ def resume_run(
     budget = None if body is None else body.budget_tokens
     run = services.resume_run(
         request.app.state.db, run_id, user_id=runs_visible_to(user), budget_tokens=budget
+    )
+    return _changed(request, run)
+
+
+@router.post("/{run_id}/retry", response_model=Run, responses=CONTROL_ERRORS)
+def retry_run(run_id: str, body: RetryRequest, request: Request, user: CurrentUser) -> Run:
+    """Run a failed, paused, completed or interrupted run again from the step ``from_step``:
+    the steps before it are reused, it and the steps after it run again."""
+    run = reruns.retry_run(
+        request.app.state.db, run_id, body.from_step, user_id=runs_visible_to(user)
     )
     return _changed(request, run)
 

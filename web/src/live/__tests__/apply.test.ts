@@ -102,22 +102,48 @@ describe("applyLiveMessage", () => {
     expect(client.getQueryState(RUN_KEY)?.isInvalidated).toBe(true);
   });
 
-  it("appends events, and refetches after a resume (reused marks are the server's)", () => {
+  it.each([
+    ["workflow_resumed", null],
+    ["workflow_retried", "implement"],
+  ] as const)(
+    "appends events, and refetches after %s (reused marks are the server's)",
+    (type, stepKey) => {
+      const client = clientWithRun();
+      const event = {
+        id: 3,
+        type,
+        message: "queued again",
+        phase: null,
+        step_key: stepKey,
+        created_at: "2026-11-30T10:00:00Z",
+      };
+      applyLiveMessage(client, {
+        type: "workflow.run.event.created",
+        data: { run_id: "run-1", event },
+      });
+      expect(client.getQueryData<Run>(RUN_KEY)?.events).toEqual([event]);
+      expect(client.getQueryState(RUN_KEY)?.isInvalidated).toBe(true);
+    },
+  );
+
+  it("appends other events without refetching the run", () => {
     const client = clientWithRun();
-    const event = {
-      id: 3,
-      type: "workflow_resumed",
-      message: "resumed from failed",
-      phase: null,
-      step_key: null,
-      created_at: "2026-11-30T10:00:00Z",
-    };
     applyLiveMessage(client, {
       type: "workflow.run.event.created",
-      data: { run_id: "run-1", event },
+      data: {
+        run_id: "run-1",
+        event: {
+          id: 4,
+          type: "phase_started",
+          message: null,
+          phase: "build",
+          step_key: null,
+          created_at: "2026-11-30T10:00:00Z",
+        },
+      },
     });
-    expect(client.getQueryData<Run>(RUN_KEY)?.events).toEqual([event]);
-    expect(client.getQueryState(RUN_KEY)?.isInvalidated).toBe(true);
+    expect(client.getQueryData<Run>(RUN_KEY)?.events.map((e) => e.id)).toEqual([4]);
+    expect(client.getQueryState(RUN_KEY)?.isInvalidated).toBe(false);
   });
 
   it("appends new log lines to the open step's logs, once each", () => {
