@@ -57,6 +57,11 @@ class EventType(StrEnum):
     WORKFLOW_RETRIED = "workflow_retried"
     """Queued again from a chosen step (its ``step_key``): that step and those after it run
     again (SPEC 3.10)."""
+    WORKFLOW_FORKED = "workflow_forked"
+    """A fork's first event after its creation: the run and step it reuses up to (3.11)."""
+    FORK_CREATED = "fork_created"
+    """On a fork's origin: a run was forked from this one (the origin is otherwise
+    untouched)."""
     WORKFLOW_COMPLETED = "workflow_completed"
     WORKFLOW_FAILED = "workflow_failed"
     WORKFLOW_PAUSED = "workflow_paused"
@@ -74,6 +79,7 @@ RUN_STATUS_BY_EVENT: dict[EventType, RunStatus] = {
     EventType.WORKFLOW_CREATED: RunStatus.PENDING,
     EventType.WORKFLOW_RESUMED: RunStatus.PENDING,
     EventType.WORKFLOW_RETRIED: RunStatus.PENDING,
+    EventType.WORKFLOW_FORKED: RunStatus.PENDING,
     EventType.WORKFLOW_STARTED: RunStatus.RUNNING,
     EventType.WORKFLOW_COMPLETED: RunStatus.COMPLETED,
     EventType.WORKFLOW_FAILED: RunStatus.FAILED,

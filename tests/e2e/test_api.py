@@ -104,6 +104,29 @@ def test_retry_from_a_step_of_an_orphaned_run_reuses_the_steps_before_it(
     wait_for_status(api, live, "completed")
 
 
+def test_a_fork_from_step_three_reuses_one_and_two_and_leaves_the_origin_as_it_was(
+    api: httpx.Client, make_project
+) -> None:
+    project: Project = make_project(FLOWS)
+    origin_id = orphan_in_step_three(project)
+    before = api.get(f"/api/workflows/{origin_id}").json()
+
+    answer = api.post(f"/api/workflows/{origin_id}/fork", json={"from_step": "work-three"})
+    assert answer.status_code == 201, answer.text
+    fork = answer.json()
+    assert fork["forked_from"] == {"run_id": origin_id, "step_key": "work-three"}
+    run = wait_for_status(api, fork["id"], "completed")
+    assert run["result"] == {"c": "one-out+two-out"}
+    assert (project.count("one"), project.count("two"), project.count("three")) == (1, 1, 2)
+
+    origin = api.get(f"/api/workflows/{origin_id}").json()
+    assert (origin["status"], origin["steps"]) == (before["status"], before["steps"])
+    assert [f["run_id"] for f in origin["forks"]] == [fork["id"]]
+    plain = api.post(f"/api/workflows/{origin_id}/fork")
+    assert plain.status_code == 201
+    assert plain.json()["steps"] == []
+
+
 def test_resume_of_a_failed_run_retries_the_failed_step(api: httpx.Client, make_project) -> None:
     project: Project = make_project(FLOWS)
     (project.root / "fail-three").touch()

@@ -261,3 +261,22 @@ def test_retry_from_a_step_runs_it_and_the_steps_after_it_again(make_project) ->
     queued = run_cli("retry", run["id"], "--from", "double", check=True)
     assert queued.stdout.strip() == f"retrying {run['id']} from step double"
     assert_one_line_error(run_cli("retry", run["id"], "--from", "double"), "is pending")
+
+
+def test_fork_starts_a_new_run_that_reuses_the_steps_before_the_one_named(make_project) -> None:
+    project: Project = make_project(COUNTED)
+    first = run_cli("run", project.name, "counted", "--arg", "count=3", "--inline", "--json")
+    origin = json.loads(first.stdout)
+
+    forked = run_cli("fork", origin["id"], "--from", "say", "--inline", "--json", check=True)
+    fork = json.loads(forked.stdout)
+    assert fork["id"] != origin["id"]
+    assert (fork["status"], fork["result"]) == ("completed", 6)
+    assert fork["forked_from"] == {"run_id": origin["id"], "step_key": "say"}
+    steps = {step["key"]: step for step in fork["steps"]}
+    assert (steps["double"]["reused"], steps["say"]["reused"]) == (True, False)
+    plain = run_cli("fork", origin["id"], check=True).stdout.strip()
+    assert json.loads(run_cli("show", plain, "--json", check=True).stdout)["forked_from"] == {
+        "run_id": origin["id"],
+        "step_key": None,
+    }

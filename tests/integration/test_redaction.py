@@ -144,3 +144,21 @@ async def test_args_the_schema_marks_secret_are_sealed_in_the_database_and_reach
     assert len(sealed()) == 1
     delete_run(db, run_id, artifacts_dir=home / "artifacts")
     assert sealed() == [], "the sealed secret args go with the run"
+
+
+async def test_a_fork_gets_its_origins_secret_args_sealed_for_itself(
+    db: Database, make_project
+) -> None:
+    from stepstone.services.reruns import fork_run
+
+    project: Project = make_project(WITH_SECRET_ARGS)
+    args = {"token": SECRET_ARG, "pin": "pin-code-0042", "name": "visible"}
+    origin_id = start_run(db, project.id, "with-secret-args", args=args)["id"]
+    await execute_inline(db, origin_id)
+    (project.root / "received.txt").unlink()
+
+    fork = fork_run(db, origin_id, "print")
+    assert fork["args"] == {"token": REDACTED, "pin": REDACTED, "name": "visible"}
+    await execute_inline(db, fork["id"])
+    assert get_run(db, fork["id"])["status"] == "completed"
+    assert (project.root / "received.txt").read_text() == f"{SECRET_ARG} pin-code-0042"

@@ -1,5 +1,6 @@
 """Retry from a step (SPEC 3.10): the same run goes again from a chosen step; the steps
-before it are reused, it and the steps after it execute again, every attempt stays listed."""
+before it are reused, it and the steps after it execute again, every attempt stays listed.
+Fork (3.11): a new run that reuses the steps of another before a chosen step."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import pytest
 
 from stepstone.errors import Conflict, InvalidInput, NotResumable
-from stepstone.services.reruns import retry_run
+from stepstone.services.reruns import fork_run, retry_run
 from stepstone.services.runs import cancel_run, get_run, start_run
 from stepstone.store.database import Database
 from tests.helpers import Project, execute_inline, wait_until
@@ -31,6 +32,27 @@ async def four(ctx: Context) -> str:
     for item in ("x", "y"):
         await ctx.step.run("item", effect, "item-" + item)
     return "done"
+"""
+
+FORKED = """
+async def third() -> str:
+    effect("three")
+    touch("three-started")
+    while flag("hold"):
+        await asyncio.sleep(0.02)
+    if flag("fail-three"):
+        raise RuntimeError("three failed on purpose")
+    return "three"
+
+
+@workflow(id="forked", args_schema={"type": "object", "properties": {"word": {"type": "string"}}})
+async def forked(ctx: Context) -> str:
+    parts = [ctx.args["word"]]
+    parts.append(await ctx.step.run("one", effect, "one"))
+    parts.append(await ctx.step.run("two", effect, "two"))
+    parts.append(await ctx.step.run("three", third))
+    parts.append(await ctx.step.run("four", effect, "four"))
+    return "-".join(parts)
 """
 
 
@@ -117,3 +139,60 @@ async def test_retry_is_refused_for_a_live_run_an_unknown_step_and_a_cancelled_r
     cancel_run(db, queued)
     with pytest.raises(NotResumable, match="is cancelled"):
         retry_run(db, queued, "one")
+
+
+async def test_a_fork_from_step_three_of_a_failed_run_reuses_one_and_two_only(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(FORKED)
+    (project.root / "fail-three").touch()
+    origin_id = start_run(db, project.id, "forked", args={"word": "hi"})["id"]
+    assert await execute(db, origin_id) == "failed"
+    origin_before = get_run(db, origin_id)
+    (project.root / "fail-three").unlink()
+
+    fork = fork_run(db, origin_id, "three")
+    assert fork["id"] != origin_id
+    assert fork["forked_from"] == {"run_id": origin_id, "step_key": "three"}
+    assert fork["args"] == {"word": "hi"}
+    assert [(s["key"], s["status"], s["reused"]) for s in fork["steps"]] == [
+        ("one", "completed", True),
+        ("two", "completed", True),
+    ]
+    assert await execute(db, fork["id"]) == "completed"
+    assert project.effects() == ["one", "two", "three", "three", "four"]
+    forked = get_run(db, fork["id"])
+    assert forked["result"] == "hi-one-two-three-four"
+    assert [s["key"] for s in forked["steps"] if s["reused"]] == ["one", "two"]
+
+    origin = get_run(db, origin_id)
+    assert (origin["status"], origin["steps"]) == (origin_before["status"], origin_before["steps"])
+    assert origin["forks"] == [
+        {"run_id": fork["id"], "from_step": "three", "created_at": fork["created_at"]}
+    ]
+    assert origin["events"][-1]["type"] == "fork_created"
+
+
+async def test_a_fork_without_a_step_runs_everything_and_a_live_run_is_not_forked(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(FORKED)
+    origin_id = start_run(db, project.id, "forked", args={"word": "x"})["id"]
+    assert await execute(db, origin_id) == "completed"
+    fork = fork_run(db, origin_id)
+    assert fork["steps"] == []
+    assert fork["forked_from"] == {"run_id": origin_id, "step_key": None}
+    assert await execute(db, fork["id"]) == "completed"
+    assert project.count("one") == 2
+    with pytest.raises(InvalidInput, match="no step 'five'"):
+        fork_run(db, origin_id, "five")
+
+    (project.root / "hold").touch()
+    (project.root / "three-started").unlink()
+    live_id = start_run(db, project.id, "forked", args={"word": "y"})["id"]
+    task = asyncio.create_task(execute_inline(db, live_id, poll_seconds=0.05))
+    await wait_until((project.root / "three-started").exists)
+    with pytest.raises(Conflict, match="live worker"):
+        fork_run(db, live_id, "three")
+    (project.root / "hold").unlink()
+    assert (await task).status == "completed"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stepstone.errors import InvalidInput
+from stepstone.services.reruns import fork_run, retry_run
 from stepstone.services.runs import cancel_run, get_run, list_runs, resume_run, start_run
 from stepstone.store.database import Database
 from tests.helpers import Project, execute_inline, git, make_repository, wait_until
@@ -170,6 +171,43 @@ async def test_a_failed_worktree_run_is_cleaned_and_its_resume_sets_the_same_wor
     setup = next(s for s in run["steps"] if s["key"] == "_system_setup-workspace")
     assert setup["attempt"] == 2  # made again: the first execution's cleanup took it down
     assert git(repo.root, "log", "--format=%s", "again") == "work\ninitial"  # committed once
+
+
+async def test_a_worktree_run_retried_from_a_step_works_in_its_worktree_made_again(
+    db: Database, repo: Project
+) -> None:
+    started = start_run(db, repo.id, "modes", mode="worktree", branch_name="redo")
+    worktree = Path(started["working_dir"])
+    await finish(db, started["id"])
+    assert not worktree.exists()  # taken down when the run completed
+
+    retry_run(db, started["id"], "where")
+    run = await finish(db, started["id"])
+    assert run["result"] == {"branch": "redo", "workdir": str(worktree)}
+    attempts = {step["key"]: step["attempt"] for step in run["steps"]}
+    assert attempts == {
+        "_system_setup-workspace": 2,
+        "where": 2,
+        "_system_finalize-workspace": 2,
+    }
+    assert not worktree.exists()
+
+
+async def test_a_fork_of_a_worktree_run_makes_its_own_worktree_on_the_same_branch(
+    db: Database, repo: Project
+) -> None:
+    origin = start_run(
+        db, repo.id, "modes", args={"commit": True}, mode="worktree", branch_name="twice"
+    )
+    await finish(db, origin["id"])
+
+    fork = fork_run(db, origin["id"], "commit")
+    assert [step["key"] for step in fork["steps"]] == ["where"], "no workspace step is copied"
+    assert fork["working_dir"] != origin["working_dir"]
+    run = await finish(db, fork["id"])
+    assert run["result"] == {"branch": "twice", "workdir": fork["working_dir"]}
+    # The fork works on the origin's branch, so the same work finds itself committed.
+    assert git(repo.root, "log", "--format=%s", "twice") == "work\ninitial"
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ def run_row(status: str = "running", updated_at: float = T0, **columns: Any) -> 
         "mode": "worker", "base_branch": None, "branch_name": None, "worktree_name": None,
         "working_dir": "/tmp/project", "current_phase": None, "error_message": None,
         "resume_count": 0, "preserve": False, "budget_tokens": None, "pr_url": None,
+        "forked_from_run_id": None, "forked_from_step": None,
         "lease_owner": None, "lease_expires_at": None, "owner_host": None,
         "owner_pid": None, "pause_requested": False, "cancel_requested": False,
         "created_at": T0, "started_at": None, "completed_at": None, "paused_at": None,

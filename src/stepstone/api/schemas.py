@@ -123,6 +123,15 @@ class RetryRequest(RequestBody):
     )
 
 
+class ForkRequest(RequestBody):
+    from_step: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Reuse the steps completed before this one; none: reuse nothing.",
+    )
+
+
 class RunPage(BaseModel):
     data: list[RunSummary]
     next_cursor: str | None

@@ -45,6 +45,7 @@ for command in (
     runs.show,
     runs.resume,
     runs.retry,
+    runs.fork,
     runs.pause,
     runs.cancel,
     runs.logs,

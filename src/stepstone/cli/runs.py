@@ -239,6 +239,30 @@ def retry(
         _carry_out(db, interrupts, retry_it, follow=follow, as_json=as_json, say_queued=say_queued)
 
 
+def fork(
+    run_id: RunArg,
+    from_step: Annotated[
+        str | None,
+        typer.Option("--from", help="Reuse the steps completed before this one (see `show`)."),
+    ] = None,
+    inline: Annotated[bool, typer.Option(help="Execute the new run in this process.")] = False,
+    follow: Annotated[bool, typer.Option(help="Show live progress.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Start a new run of the same workflow with the same args, spec and mode; with --from
+    it reuses the steps the run completed before that step."""
+    with _interrupts(inline) as interrupts, database() as db:
+        run_id = run_services.expand_run_ref(db, run_id)
+
+        def fork_it(claim_for: LeaseHolder | None = None) -> Run:
+            return reruns.fork_run(db, run_id, from_step, claim_for=claim_for)
+
+        def say_queued(forked: Run) -> None:
+            console.print(forked["id"])
+
+        _carry_out(db, interrupts, fork_it, follow=follow, as_json=as_json, say_queued=say_queued)
+
+
 def pause(run_id: RunArg, as_json: JsonOption = False) -> None:
     """Pause a run after its running step finishes."""
     with database() as db:

@@ -171,7 +171,8 @@ class RunExecution:
 
     async def _set_up_workspace(self) -> None:
         """Make the run's branch or worktree, once: a resumed run finds it made, unless an
-        earlier execution's cleanup took it down (then it is made again)."""
+        earlier execution's cleanup began (it may have taken it down, and a retry from a step
+        resets the cleanup's record): then it is made again, which finds what is left."""
         info = self.run_info
         if info.mode == "stay":
             return
@@ -190,7 +191,7 @@ class RunExecution:
                 workspace.WORKSPACE_STEP,
                 "system",
                 lambda _record: workspace.set_up(spec, sink),
-                rerun=cleaned is not None and cleaned.status == StepStatus.COMPLETED,
+                rerun=cleaned is not None,
             )
         self._workspace = (spec, bool(made["created"]))
 

@@ -7,6 +7,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ def view_run_txn(conn: Connection, run_id: str) -> Run:
         store.steps_of_run_txn(conn, run_id),
         store.attempts_of_run_txn(conn, run_id),
         store.events_of_run_txn(conn, run_id),
+        store.forks_of_run_txn(conn, run_id),
     )
 
 
@@ -180,11 +182,14 @@ def start_run(
     preserve: bool = False,
     budget_tokens: int | None = None,
     claim_for: LeaseHolder | None = None,
+    also_txn: Callable[[Connection, str], None] | None = None,
 ) -> Run:
     """Queue a run of ``workflow`` (its id, or its definition id) after checking everything
     that can be checked now; bad input changes nothing. With ``claim_for`` the run is not
     queued but taken by that holder in the same transaction (``--inline``): it starts
-    ``running``, so if the holder dies it is an interrupted run that resumes at once."""
+    ``running``, so if the holder dies it is an interrupted run that resumes at once.
+    ``also_txn(conn, run_id)`` writes more in the run's own transaction, before any worker
+    can take it (a fork's reused steps)."""
     args = {} if args is None else args
     with db.read() as conn:
         project = resolve_project_txn(conn, project_ref)
@@ -226,6 +231,8 @@ def start_run(
         )
         # Sealed in the run's own transaction: a run never exists without its secrets.
         SecretArgs.beside(db).save_txn(conn, run_id, secret_values)
+        if also_txn is not None:
+            also_txn(conn, run_id)
         if claim_for is not None:
             leases.claim_run_txn(conn, run_id, claim_for)
         return view_run_txn(conn, run_id)

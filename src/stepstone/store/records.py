@@ -128,6 +128,22 @@ class Event(TypedDict):
     created_at: str | None
 
 
+class ForkedFrom(TypedDict):
+    """Where a fork came from: the run, and the step it went again from (None: from the
+    start)."""
+
+    run_id: str
+    step_key: str | None
+
+
+class Fork(TypedDict):
+    """A run forked from this one."""
+
+    run_id: str
+    from_step: str | None
+    created_at: str | None
+
+
 class RunSummary(TypedDict):
     id: str
     project_id: str
@@ -154,6 +170,7 @@ class RunSummary(TypedDict):
     preserve: bool
     budget_tokens: int | None
     pr_url: str | None
+    forked_from: ForkedFrom | None
     created_at: str | None
     started_at: str | None
     completed_at: str | None
@@ -165,6 +182,7 @@ class RunSummary(TypedDict):
 class Run(RunSummary):
     steps: list[Step]
     events: list[Event]
+    forks: list[Fork]
     usage: Usage | None
     """What the run's agent steps used, in all (None: no agent step used any)."""
 
@@ -322,6 +340,11 @@ def run_summary_record(run: Row) -> RunSummary:
         "preserve": bool(run["preserve"]),
         "budget_tokens": run["budget_tokens"],
         "pr_url": run["pr_url"],
+        "forked_from": (
+            None
+            if run["forked_from_run_id"] is None
+            else {"run_id": run["forked_from_run_id"], "step_key": run["forked_from_step"]}
+        ),
         "created_at": iso(run["created_at"]),
         "started_at": iso(run["started_at"]),
         "completed_at": iso(run["completed_at"]),
@@ -331,14 +354,22 @@ def run_summary_record(run: Row) -> RunSummary:
     }
 
 
-QUEUED_AGAIN_EVENTS = frozenset({EventType.WORKFLOW_RESUMED, EventType.WORKFLOW_RETRIED})
-"""After these, a step completed before is reused by the next execution."""
+QUEUED_AGAIN_EVENTS = frozenset(
+    {EventType.WORKFLOW_RESUMED, EventType.WORKFLOW_RETRIED, EventType.WORKFLOW_FORKED}
+)
+"""After these, a step completed before (or copied from a fork's origin) is reused by the
+next execution."""
 
 
 def run_record(
-    run: Row, steps: Sequence[Row], attempts: Sequence[Row], events: Sequence[Row]
+    run: Row,
+    steps: Sequence[Row],
+    attempts: Sequence[Row],
+    events: Sequence[Row],
+    forks: Sequence[Row] = (),
 ) -> Run:
-    """The run object of SPEC 6: the run with its steps (each with its attempts) and events."""
+    """The run object of SPEC 6: the run with its steps (each with its attempts), events
+    and forks."""
     attempts_by_step: dict[int, list[Row]] = defaultdict(list)
     for attempt in attempts:
         attempts_by_step[attempt["step_id"]].append(attempt)
@@ -351,6 +382,14 @@ def run_record(
         **run_summary_record(run),
         "steps": step_records,
         "events": [event_record(event) for event in events],
+        "forks": [
+            {
+                "run_id": fork["id"],
+                "from_step": fork["forked_from_step"],
+                "created_at": iso(fork["created_at"]),
+            }
+            for fork in forks
+        ],
         "usage": total_usage(step["usage"] for step in step_records),
     }
 

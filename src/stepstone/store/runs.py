@@ -316,6 +316,74 @@ def reset_steps_from_txn(conn: Connection, run_id: str, first_step_id: int) -> N
     )
 
 
+_NOT_COPIED_STEP_COLUMNS = frozenset({"id", "run_id", "usage", "change_tx"})
+_NOT_COPIED_ATTEMPT_COLUMNS = frozenset(
+    {"id", "step_id", "process_host", "process_group", "process_start", "change_tx"}
+)
+
+
+def copy_completed_steps_txn(
+    conn: Connection,
+    from_run_id: str,
+    to_run_id: str,
+    *,
+    before_step_id: int | None,
+    except_phases: frozenset[str] = frozenset(),
+) -> int:
+    """A fork: copy the completed steps of ``from_run_id`` started before the step
+    ``before_step_id`` (all of them when None), with their attempts, to ``to_run_id``, but
+    those of ``except_phases``; their usage stays with the run that used it. Returns how
+    many steps were copied."""
+    query = select(workflow_steps).where(
+        workflow_steps.c.run_id == from_run_id,
+        workflow_steps.c.status == StepStatus.COMPLETED,
+    )
+    if before_step_id is not None:
+        query = query.where(workflow_steps.c.id < before_step_id)
+    steps = [
+        step
+        for step in conn.execute(query.order_by(workflow_steps.c.id)).mappings()
+        if step["phase"] not in except_phases
+    ]
+    now = time.time()
+    copied_ids: dict[int, int] = {}
+    for step in steps:
+        values = {k: v for k, v in step.items() if k not in _NOT_COPIED_STEP_COLUMNS}
+        inserted = conn.execute(
+            workflow_steps.insert()
+            .values({**values, "run_id": to_run_id, "updated_at": now})
+            .returning(workflow_steps.c.id)
+        )
+        copied_ids[step["id"]] = inserted.scalar_one()
+    if copied_ids:
+        attempts = conn.execute(
+            select(step_attempts).where(step_attempts.c.step_id.in_(list(copied_ids)))
+        ).mappings()
+        for attempt in attempts:
+            values = {k: v for k, v in attempt.items() if k not in _NOT_COPIED_ATTEMPT_COLUMNS}
+            conn.execute(
+                step_attempts.insert().values({**values, "step_id": copied_ids[attempt["step_id"]]})
+            )
+    return len(copied_ids)
+
+
+def forks_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
+    """The runs forked from this one, oldest first."""
+    return (
+        conn.execute(
+            select(
+                workflow_runs.c.id,
+                workflow_runs.c.forked_from_step,
+                workflow_runs.c.created_at,
+            )
+            .where(workflow_runs.c.forked_from_run_id == run_id)
+            .order_by(workflow_runs.c.created_at, workflow_runs.c.id)
+        )
+        .mappings()
+        .all()
+    )
+
+
 def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
     """Resume and pause: interrupted steps go back to ``pending`` (their attempts are kept,
     marked ``interrupted``)."""

@@ -122,6 +122,10 @@ workflow_runs = Table(
     Column("budget_tokens", BigInteger, nullable=True),
     # The pull request a step opened.
     Column("pr_url", Text, nullable=True),
+    # A fork's origin: the run and the step it went again from (SPEC 3.11); no foreign key,
+    # a fork outlives its origin.
+    Column("forked_from_run_id", ID, nullable=True),
+    Column("forked_from_step", String(200), nullable=True),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires_at", Float, nullable=True),
     Column("owner_host", String(255), nullable=True),
@@ -142,6 +146,7 @@ workflow_runs = Table(
     Index("ix_workflow_runs_project_created", "project_id", "created_at"),
     Index("ix_workflow_runs_lease_owner", "lease_owner"),
     Index("ix_workflow_runs_updated_at", "updated_at"),
+    Index("ix_workflow_runs_forked_from", "forked_from_run_id"),
 )
 
 workflow_steps = Table(

@@ -61,6 +61,7 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     preserve: false,
     budget_tokens: null,
     pr_url: null,
+    forked_from: null,
     created_at: "2026-11-30T10:00:00Z",
     started_at: "2026-11-30T10:00:00Z",
     completed_at: null,
@@ -69,6 +70,7 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     updated_at: "2026-11-30T10:00:00Z",
     steps: [],
     events: [],
+    forks: [],
     usage: null,
     ...overrides,
   };

@@ -1,4 +1,5 @@
-"""Runs (``/api/workflows``): start, list, show, resume, retry, pause, cancel, delete, logs."""
+"""Runs (``/api/workflows``): start, list, show, resume, retry, fork, pause, cancel, delete,
+logs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from fastapi.responses import FileResponse
 
 from stepstone.api.auth import CurrentUser, runs_visible_to
 from stepstone.api.run_cache import json_bytes
-from stepstone.api.schemas import ResumeRequest, RetryRequest, RunCreate, RunPage, error_responses
+from stepstone.api.schemas import (
+    ForkRequest,
+    ResumeRequest,
+    RetryRequest,
+    RunCreate,
+    RunPage,
+    error_responses,
+)
 from stepstone.errors import InvalidInput
 from stepstone.services import artifacts as artifact_services
 from stepstone.services import reruns
@@ -116,6 +124,22 @@ def retry_run(run_id: str, body: RetryRequest, request: Request, user: CurrentUs
     the steps before it are reused, it and the steps after it run again."""
     run = reruns.retry_run(
         request.app.state.db, run_id, body.from_step, user_id=runs_visible_to(user)
+    )
+    return _changed(request, run)
+
+
+@router.post("/{run_id}/fork", response_model=Run, status_code=201, responses=CONTROL_ERRORS)
+def fork_run(
+    run_id: str, request: Request, user: CurrentUser, body: ForkRequest | None = None
+) -> Run:
+    """A new run of the same workflow with the same args, spec and mode; with ``from_step``
+    it reuses the steps the run completed before that step."""
+    run = reruns.fork_run(
+        request.app.state.db,
+        run_id,
+        None if body is None else body.from_step,
+        user_id=runs_visible_to(user),
+        owner_id=user["id"],
     )
     return _changed(request, run)
 
