@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1)
     lease_seconds: float = Field(default=30.0, gt=0)
     poll_seconds: float = Field(default=0.25, gt=0)
+    # Resume every interrupted run without a click (SPEC 3.13); off: only the runs of
+    # workflows declared with ``auto_resume=True``.
+    auto_resume: bool = False
     live_poll_seconds: float = Field(default=0.25, gt=0)
     token_expiry_seconds: float = Field(default=12 * 3600, gt=0)
     host: str = "127.0.0.1"

@@ -223,6 +223,32 @@ def test_a_server_killed_in_step_three_resumes_the_run_after_restart(
         api.close()
 
 
+def test_with_automatic_recovery_a_killed_servers_run_continues_on_restart_without_a_click(
+    home: Path, db: Database, make_project
+) -> None:
+    project: Project = make_project(FLOWS)
+    automatic = {"STEPSTONE_AUTO_RESUME": "1"}
+    first = Server(home, env=automatic).start()
+    api = client_for(first, db)
+    (project.root / "hang").touch()
+    run_id = start(api, project)["id"]
+    wait_for_file(project.root / "three-started")
+    first.kill()
+    (project.root / "hang").unlink()
+
+    second = Server(home, port=first.port, env=automatic).start()
+    try:
+        done = wait_for_status(api, run_id, "completed")
+        assert done["result"] == {"c": "one-out+two-out"}
+        assert (project.count("one"), project.count("two"), project.count("three")) == (1, 1, 2)
+        resumed = [e["message"] for e in done["events"] if e["type"] == "workflow_resumed"]
+        automatic = "resumed automatically: its worker was gone in step work-three"
+        assert [message.startswith(automatic) for message in resumed] == [True]
+    finally:
+        second.stop()
+        api.close()
+
+
 def test_a_user_sees_only_their_own_runs(
     api: httpx.Client, server: Server, db: Database, make_project
 ) -> None:

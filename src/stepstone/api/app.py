@@ -82,6 +82,7 @@ def create_app(
             concurrency=settings.worker_concurrency,
             lease_seconds=settings.lease_seconds,
             poll_seconds=settings.poll_seconds,
+            auto_resume=settings.auto_resume,
             on_change=feed.wake,
             artifacts_dir=settings.artifacts_dir,
             agent_commands=settings.agent_commands(),

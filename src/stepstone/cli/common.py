@@ -50,6 +50,7 @@ def make_worker(db: Database, concurrency: int | None = None) -> Worker:
         concurrency=concurrency or configured.worker_concurrency,
         lease_seconds=configured.lease_seconds,
         poll_seconds=configured.poll_seconds,
+        auto_resume=configured.auto_resume,
         artifacts_dir=configured.artifacts_dir,
         agent_commands=configured.agent_commands(),
     )

@@ -35,6 +35,8 @@ class WorkflowDefinition:
     phases: tuple[Phase, ...] = ()
     args_schema: dict[str, Any] | None = None
     timeout_seconds: float | None = None
+    auto_resume: bool = False
+    """Resume this workflow's interrupted runs without a click (SPEC 3.13)."""
     source_file: str | None = field(default=None, compare=False)
 
     async def __call__(self, ctx: Context) -> Any:
@@ -63,6 +65,7 @@ def workflow(
     phases: Sequence[PhaseSpec] = (),
     args_schema: dict[str, Any] | type[BaseModel] | None = None,
     timeout: float | None = None,
+    auto_resume: bool = False,
 ) -> Callable[[WorkflowFunction], WorkflowDefinition]:
     """Declare an async function ``fn(ctx)`` as a workflow (SPEC 2)."""
     workflow_id = slugify(id)
@@ -78,6 +81,7 @@ def workflow(
             phases=tuple(_phase(p) for p in phases),
             args_schema=_schema(args_schema),
             timeout_seconds=timeout,
+            auto_resume=auto_resume,
         )
 
     return decorate

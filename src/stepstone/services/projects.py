@@ -140,6 +140,7 @@ def sync_definitions(db: Database, project: RowMapping, *, force: bool = False) 
                             else json.dumps(definition.args_schema)
                         ),
                         "timeout_seconds": definition.timeout_seconds,
+                        "auto_resume": definition.auto_resume,
                     },
                 )
             )

@@ -77,6 +77,8 @@ workflow_definitions = Table(
     Column("phases", Text, nullable=False),
     Column("args_schema", Text, nullable=True),
     Column("timeout_seconds", Float, nullable=True),
+    # Its interrupted runs are resumed without a click (SPEC 3.13).
+    Column("auto_resume", Boolean, nullable=False, default=False, server_default=false()),
     Column("archived_at", Float, nullable=True),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("project_id", "workflow"),

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stepstone.engine.executor import Outcome, RunExecution, describe_exception
 from stepstone.errors import DatabaseBusy, InvalidInput
-from stepstone.store import leases
+from stepstone.store import leases, recovery
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
 from stepstone.store.redaction import Redactor
@@ -38,6 +38,8 @@ T = TypeVar("T")
 CONTROL_THREADS = 2
 CLAIM_BATCH = 16
 """At most this many queued runs are taken in one claim transaction (one per free slot)."""
+RECOVERY_INTERVAL_SECONDS = 1.0
+"""How often a serving worker looks for interrupted runs to resume without a click."""
 
 
 @dataclass
@@ -56,6 +58,9 @@ class Worker:
     concurrency: int = 8
     lease_seconds: float = 30.0
     poll_seconds: float = 0.25
+    auto_resume: bool = False
+    """Resume every interrupted run without a click (else only those of workflows declared
+    ``auto_resume``): SPEC 3.13, done by :meth:`serve`."""
     identity: WorkerIdentity = field(default_factory=WorkerIdentity)
     on_change: Callable[[], None] | None = None
     """Called in the event loop after this worker wrote to the journal (wakes the feed)."""
@@ -90,6 +95,7 @@ class Worker:
         """Claim and execute queued runs until ``stop`` is set; then end running steps and
         leave their runs resumable."""
         control = asyncio.create_task(self._control_loop())
+        recovery = asyncio.create_task(self._recovery_loop())
         executing: set[asyncio.Task[None]] = set()
         try:
             while await self._acquire_slot(stop):
@@ -116,7 +122,8 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*executing, return_exceptions=True)
             control.cancel()
-            await asyncio.gather(control, return_exceptions=True)
+            recovery.cancel()
+            await asyncio.gather(control, recovery, return_exceptions=True)
 
     def holder(self) -> leases.LeaseHolder:
         """A new claim of this worker's: hand it to ``start_run`` or ``resume_run``
@@ -320,6 +327,34 @@ class Worker:
                     held.execution.cancel_requested = True
                     if held.task is not None:
                         held.task.cancel()
+
+    async def _recovery_loop(self) -> None:
+        """Automatic recovery (SPEC 3.13): resume the interrupted runs it may, then wake the
+        claim loop to take them."""
+        while True:
+            try:
+                resumed = await self._in_thread(self._recover)
+            except Exception:
+                log.exception("looking for interrupted runs to resume failed; retrying")
+                resumed = 0
+            if resumed:
+                self.wake()
+                if self.on_change is not None:
+                    self.on_change()
+            await asyncio.sleep(RECOVERY_INTERVAL_SECONDS)
+
+    def _recover(self) -> int:
+        with self.db.read() as conn:
+            orphans = recovery.orphans_to_recover_txn(
+                conn, every_run=self.auto_resume, host=self.identity.host
+            )
+        resumed = 0
+        for run in orphans:
+            with self.db.transaction() as conn:
+                if recovery.recover_txn(conn, run["id"], host=self.identity.host):
+                    log.warning("run %s: interrupted, resumed automatically", run["id"])
+                    resumed += 1
+        return resumed
 
     def _read_control(self, lease_tokens: list[str], renew: bool) -> list[leases.ControlFlags]:
         with self.db.transaction() as conn:
