@@ -18,6 +18,7 @@ from stepstone.store import runs as run_store
 from stepstone.store.database import Database
 from stepstone.store.leases import LeaseHolder, is_live
 from stepstone.store.records import Run
+from stepstone.store.recovery import requeue_txn
 from stepstone.store.secret_args import SecretArgs
 from stepstone.vocabulary import RETRYABLE_RUN_STATUSES, EventType, RunStatus
 
@@ -52,24 +53,15 @@ def retry_run(
             )
         _refuse_live(run, "retry")
         first = _step_of(conn, run, from_step)
-        run_store.reset_running_steps_txn(conn, run["id"])
-        run_store.reset_steps_from_txn(conn, run["id"], first)
-        run_store.update_run_txn(
+        requeue_txn(
             conn,
-            run["id"],
-            status=RunStatus.PENDING,
-            error_message=None,
-            result=None,
-            completed_at=None,
-            **leases.NO_LEASE,
-        )
-        run_store.add_event_txn(
-            conn,
-            run["id"],
+            run,
             EventType.WORKFLOW_RETRIED,
             f"retried from step {from_step} ({status} before)",
             step_key=from_step,
+            result=None,
         )
+        run_store.reset_steps_from_txn(conn, run["id"], first)
         if claim_for is not None:
             leases.claim_run_txn(conn, run["id"], claim_for)
         return view_run_txn(conn, run["id"])

@@ -38,7 +38,7 @@ from stepstone.store.records import (
     run_record,
     run_summary_record,
 )
-from stepstone.store.recovery import requeue_txn
+from stepstone.store.recovery import resume_txn
 from stepstone.store.secret_args import SecretArgs
 from stepstone.vocabulary import (
     RESUMABLE_RUN_STATUSES,
@@ -302,7 +302,7 @@ def resume_run(
         if status == RunStatus.RUNNING and is_live(run):
             raise Conflict(f"run {run['id']} is running in a live worker; it cannot resume now")
         budget = {} if budget_tokens is None else {"budget_tokens": budget_tokens}
-        requeue_txn(conn, run, f"resumed from {status}", **budget)
+        resume_txn(conn, run, f"resumed from {status}", **budget)
         if claim_for is not None:
             leases.claim_run_txn(conn, run["id"], claim_for)
         return view_run_txn(conn, run["id"])

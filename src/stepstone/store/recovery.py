@@ -19,10 +19,18 @@ AUTO_RESUME_LIMIT = 3
 """Automatic resumes in a row without a step completing, before recovery gives up on a run."""
 
 
-def requeue_txn(conn: Connection, run: RowMapping, message: str, **values: Any) -> None:
-    """Resume's writes: interrupted steps back to ``pending`` (their attempts kept, marked
-    ``interrupted``), the run ``pending`` with its error and lease cleared and
-    ``resume_count`` + 1, and a ``workflow_resumed`` event saying ``message``."""
+def requeue_txn(
+    conn: Connection,
+    run: RowMapping,
+    event: EventType,
+    message: str,
+    *,
+    step_key: str | None = None,
+    **values: Any,
+) -> None:
+    """Queue an unfinished run again (resume, retry, automatic recovery): interrupted steps
+    back to ``pending`` (their attempts kept, marked ``interrupted``), the run ``pending``
+    with its error, completion and lease cleared (and ``values`` set), and ``event``."""
     run_store.reset_running_steps_txn(conn, run["id"])
     run_store.update_run_txn(
         conn,
@@ -30,11 +38,23 @@ def requeue_txn(conn: Connection, run: RowMapping, message: str, **values: Any) 
         status=RunStatus.PENDING,
         error_message=None,
         completed_at=None,
-        resume_count=run["resume_count"] + 1,
         **values,
         **NO_LEASE,
     )
-    run_store.add_event_txn(conn, run["id"], EventType.WORKFLOW_RESUMED, message)
+    run_store.add_event_txn(conn, run["id"], event, message, step_key=step_key)
+
+
+def resume_txn(conn: Connection, run: RowMapping, message: str, **values: Any) -> None:
+    """Resume's writes (SPEC 3.7): :func:`requeue_txn` with ``resume_count`` + 1 and a
+    ``workflow_resumed`` event saying ``message``."""
+    requeue_txn(
+        conn,
+        run,
+        EventType.WORKFLOW_RESUMED,
+        message,
+        resume_count=run["resume_count"] + 1,
+        **values,
+    )
 
 
 def orphans_to_recover_txn(
@@ -127,5 +147,5 @@ def recover_txn(conn: Connection, run_id: str, *, host: str) -> bool:
             ),
         )
         return False
-    requeue_txn(conn, run, f"{AUTOMATIC}: its worker was gone {where} (host {host} noticed)")
+    resume_txn(conn, run, f"{AUTOMATIC}: its worker was gone {where} (host {host} noticed)")
     return True
