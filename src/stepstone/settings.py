@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Resume every interrupted run without a click (SPEC 3.13); off: only the runs of
     # workflows declared with ``auto_resume=True``.
     auto_resume: bool = False
+    # Automatic resumes of a run in a row without a step completing, before recovery gives up.
+    auto_resume_limit: int = Field(default=3, ge=1)
     live_poll_seconds: float = Field(default=0.25, gt=0)
     token_expiry_seconds: float = Field(default=12 * 3600, gt=0)
     host: str = "127.0.0.1"

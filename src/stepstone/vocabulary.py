@@ -59,6 +59,8 @@ class EventType(StrEnum):
     again (SPEC 3.10)."""
     WORKFLOW_FORKED = "workflow_forked"
     """A fork's first event after its creation: the run and step it reuses up to (3.11)."""
+    AUTO_RESUME_STOPPED = "auto_resume_stopped"
+    """Automatic recovery gave up on the run: resumed too often without progress."""
     FORK_CREATED = "fork_created"
     """On a fork's origin: a run was forked from this one (the origin is otherwise
     untouched)."""

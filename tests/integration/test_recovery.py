@@ -80,9 +80,9 @@ async def test_a_workflow_declared_auto_resume_continues_without_a_click_and_oth
     await serve_until(db, lambda: get_run(db, hands_off)["status"] == "completed")
     run = get_run(db, hands_off)
     resumed = [e for e in run["events"] if e["type"] == "workflow_resumed"]
-    assert [e["message"] for e in resumed] == [
-        f"resumed automatically: its worker was gone in step two (host {Worker(db).identity.host}"
-        " noticed)"
+    host = Worker(db).identity.host
+    assert [(e["message"], e["reason"]) for e in resumed] == [
+        (f"resumed automatically: its worker was gone in step two (noticed on {host})", "automatic")
     ]
     assert run["resume_count"] == 1
     interrupted = get_run(db, by_hand)
@@ -118,9 +118,10 @@ async def test_a_run_whose_step_keeps_killing_its_worker_is_left_interrupted_aft
     run = get_run(db, run_id)
     assert (run["status"], run["is_live"]) == ("running", False)
     assert run["error_message"] == (
-        "automatic recovery stopped: its worker died in step two after each of the last 3"
-        " automatic resumes; resume it by hand once that is fixed"
+        "automatic recovery stopped: resumed 3 times in a row without completing a step, its"
+        " worker ended in step two each time; resume it by hand once that is fixed"
     )
+    assert run["events"][-1]["type"] == "auto_resume_stopped"
     with db.read() as conn:
         assert recovery.orphans_to_recover_txn(conn, every_run=True, host="here") == []
 
@@ -128,3 +129,20 @@ async def test_a_run_whose_step_keeps_killing_its_worker_is_left_interrupted_aft
     orphan(db, run_id, running_step="two")
     with db.transaction() as conn:
         assert recovery.recover_txn(conn, run_id, host="here")
+
+
+async def test_a_run_its_stopping_worker_released_is_resumed_as_stopped_not_dead(
+    db: Database, make_project
+) -> None:
+    project: Project = make_project(FLOWS)
+    run_id = start_run(db, project.id, "hands-off")["id"]
+    await execute_inline(db, run_id)
+    orphan(db, run_id, running_step="two")
+    with db.transaction() as conn:  # what a worker's clean stop leaves: no lease at all
+        conn.execute(update(workflow_runs).where(workflow_runs.c.id == run_id).values(
+            lease_owner=None, lease_expires_at=None, owner_host=None, owner_pid=None
+        ))  # fmt: skip
+    with db.transaction() as conn:
+        assert recovery.recover_txn(conn, run_id, host="here")
+    message = get_run(db, run_id)["events"][-1]["message"]
+    assert message == "resumed automatically: its worker stopped in step two (noticed on here)"

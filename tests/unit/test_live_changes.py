@@ -57,7 +57,7 @@ def event_row(event_id: int, type: str, created_at: float = T0) -> dict[str, Any
     """A ``run_events`` row joined with its run's project and user."""
     return {
         "id": event_id, "run_id": RUN, "project_id": PROJECT, "user_id": USER, "type": type,
-        "message": None, "phase": None, "step_key": None, "dedupe_key": None,
+        "message": None, "phase": None, "step_key": None, "reason": None, "dedupe_key": None,
         "created_at": created_at,
     }  # fmt: skip
 

@@ -83,6 +83,7 @@ def create_app(
             lease_seconds=settings.lease_seconds,
             poll_seconds=settings.poll_seconds,
             auto_resume=settings.auto_resume,
+            auto_resume_limit=settings.auto_resume_limit,
             on_change=feed.wake,
             artifacts_dir=settings.artifacts_dir,
             agent_commands=settings.agent_commands(),

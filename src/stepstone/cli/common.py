@@ -51,6 +51,7 @@ def make_worker(db: Database, concurrency: int | None = None) -> Worker:
         lease_seconds=configured.lease_seconds,
         poll_seconds=configured.poll_seconds,
         auto_resume=configured.auto_resume,
+        auto_resume_limit=configured.auto_resume_limit,
         artifacts_dir=configured.artifacts_dir,
         agent_commands=configured.agent_commands(),
     )

@@ -185,12 +185,15 @@ class RunExecution:
             info.preserve,
         )
         cleaned = self._records.get(f"{workspace.FINALIZE_PHASE}-{workspace.WORKSPACE_STEP}")
+        made_before = _made_the_branch(
+            self._records.get(f"{workspace.SETUP_PHASE}-{workspace.WORKSPACE_STEP}")
+        )
         sink = self.command_output_sink()
         async with self.phase(workspace.SETUP_PHASE):
             made = await self._step(
                 workspace.WORKSPACE_STEP,
                 "system",
-                lambda _record: workspace.set_up(spec, sink),
+                lambda _record: workspace.set_up(spec, sink, made_before=made_before),
                 rerun=cleaned is not None,
             )
         self._workspace = (spec, bool(made["created"]))
@@ -602,3 +605,9 @@ class RunExecution:
         while True:
             await asyncio.sleep(LOG_FLUSH_SECONDS)
             await self._flush_logs()
+
+
+def _made_the_branch(setup: StepRecord | None) -> bool:
+    """Whether an earlier setup of the run made its branch (its output says ``created``)."""
+    output = None if setup is None else decode_result(setup.output)
+    return isinstance(output, dict) and bool(output.get("created"))

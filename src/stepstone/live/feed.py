@@ -63,7 +63,7 @@ class ChangeFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish changes until ``stop`` is set."""
-        state = self._state = FeedState()
+        self._state = FeedState()
         listener = asyncio.create_task(listen_for_changes(self._db, self.wake))
         try:
             while not stop.is_set():
@@ -78,6 +78,7 @@ class ChangeFeed:
                 self._wake.clear()
                 try:
                     read = await asyncio.to_thread(self._read)
+                    state = self._state
                     messages = state.messages(read.runs, read.steps, read.events, read.logs)
                     if time.monotonic() - self._liveness_at >= LIVENESS_SECONDS:
                         self._liveness_at = time.monotonic()
@@ -106,6 +107,9 @@ class ChangeFeed:
             log.exception("reading where the journal is failed; trying again")
             await asyncio.sleep(self._poll_seconds)
             return False
+        # What was sent before nobody listened is no listener's state: the newcomer's
+        # snapshot is, so everything is told afresh against it.
+        self._state = FeedState()
         self._following.set()
         return True
 

@@ -64,7 +64,7 @@ def retry_run(
         run_store.reset_steps_from_txn(conn, run["id"], first)
         if claim_for is not None:
             leases.claim_run_txn(conn, run["id"], claim_for)
-        return view_run_txn(conn, run["id"])
+        return view_run_txn(conn, run["id"], user_id=user_id)
 
 
 def fork_run(

@@ -87,8 +87,9 @@ def load_run_txn(
     return run
 
 
-def view_run_txn(conn: Connection, run_id: str) -> Run:
-    """The run object of the API (with its steps, attempts and events)."""
+def view_run_txn(conn: Connection, run_id: str, *, user_id: str | None = None) -> Run:
+    """The run object of the API (with its steps, attempts, events and forks: only
+    ``user_id``'s when given)."""
     run = store.get_run_txn(conn, run_id)
     assert run is not None
     return run_record(
@@ -96,25 +97,29 @@ def view_run_txn(conn: Connection, run_id: str) -> Run:
         store.steps_of_run_txn(conn, run_id),
         store.attempts_of_run_txn(conn, run_id),
         store.events_of_run_txn(conn, run_id),
-        store.forks_of_run_txn(conn, run_id),
+        store.forks_of_run_txn(conn, run_id, user_id=user_id),
     )
 
 
 def run_fingerprint(db: Database, run_id: str, *, user_id: str | None = None) -> tuple[Any, ...]:
     """A cheap value that changes whenever the run object of :func:`get_run` would (its
-    rows, its steps and attempts, its events, its liveness); checks access like it."""
+    rows, its steps and attempts, its events, its forks, its liveness, who looks); checks
+    access like it."""
     row = store.run_fingerprint_row(db.engine, run_id) if _is_uuid(run_id) else None
     if row is None:
         raise NotFound(f"no run {run_id!r}")
     if user_id is not None and row["user_id"] != user_id:
         raise Forbidden(f"run {run_id} belongs to another user")
-    return (row["updated_at"], row["steps_updated_at"], row["last_event_id"], is_live(row))
+    heads = (row["updated_at"], row["steps_updated_at"], row["last_event_id"], row["forks"])
+    return (*heads, is_live(row), user_id)
 
 
 def get_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
     """The run object of SPEC 6, with steps, attempts and events."""
     with db.read() as conn:
-        return view_run_txn(conn, load_run_txn(conn, run_id, user_id=user_id)["id"])
+        return view_run_txn(
+            conn, load_run_txn(conn, run_id, user_id=user_id)["id"], user_id=user_id
+        )
 
 
 def list_runs(
@@ -301,11 +306,11 @@ def resume_run(
             )
         if status == RunStatus.RUNNING and is_live(run):
             raise Conflict(f"run {run['id']} is running in a live worker; it cannot resume now")
-        budget = {} if budget_tokens is None else {"budget_tokens": budget_tokens}
+        budget: dict[str, Any] = {} if budget_tokens is None else {"budget_tokens": budget_tokens}
         resume_txn(conn, run, f"resumed from {status}", **budget)
         if claim_for is not None:
             leases.claim_run_txn(conn, run["id"], claim_for)
-        return view_run_txn(conn, run["id"])
+        return view_run_txn(conn, run["id"], user_id=user_id)
 
 
 def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
@@ -324,7 +329,7 @@ def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
                 conn, run["id"], status=RunStatus.PAUSED, paused_at=time.time(), **leases.NO_LEASE
             )
             store.add_event_txn(conn, run["id"], EventType.WORKFLOW_PAUSED)
-        return view_run_txn(conn, run["id"])
+        return view_run_txn(conn, run["id"], user_id=user_id)
 
 
 def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
@@ -350,7 +355,7 @@ def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
             )
             store.cancel_unfinished_steps_txn(conn, run["id"])
             store.add_event_txn(conn, run["id"], EventType.WORKFLOW_CANCELLED)
-        return view_run_txn(conn, run["id"])
+        return view_run_txn(conn, run["id"], user_id=user_id)
 
 
 def cancel_and_wait(

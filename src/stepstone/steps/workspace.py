@@ -39,12 +39,15 @@ class WorkspaceSpec:
     preserve: bool
 
 
-async def set_up(spec: WorkspaceSpec, sink: LineSink) -> dict[str, Any]:
+async def set_up(
+    spec: WorkspaceSpec, sink: LineSink, *, made_before: bool = False
+) -> dict[str, Any]:
     """Switch the project to the run's branch, or add the run's worktree; ``created`` says
-    whether the branch is new (made by this run)."""
+    whether the branch is new (made by this run: now, or by an earlier setup of the run,
+    ``made_before``)."""
     git = git_steps.Git(spec.project_path, sink)
     await git.ensure_repository()
-    created = not await git.branch_exists(spec.branch_name)
+    created = made_before or not await git.branch_exists(spec.branch_name)
     if spec.mode == "branch":
         on_branch = await git.current_branch() == spec.branch_name
         if not on_branch and await _has_tracked_changes(git):

@@ -125,6 +125,7 @@ class Event(TypedDict):
     message: str | None
     phase: str | None
     step_key: str | None
+    reason: str | None
     created_at: str | None
 
 
@@ -308,6 +309,7 @@ def event_record(event: Row) -> Event:
         "message": event["message"],
         "phase": event["phase"],
         "step_key": event["step_key"],
+        "reason": event["reason"],
         "created_at": iso(event["created_at"]),
     }
 

@@ -13,10 +13,11 @@ from stepstone.store.leases import NO_LEASE, is_live
 from stepstone.store.schema import run_events, workflow_definitions, workflow_runs, workflow_steps
 from stepstone.vocabulary import EventType, RunStatus, StepStatus
 
-AUTOMATIC = "resumed automatically"
-"""How an automatic resume's ``workflow_resumed`` message begins."""
+AUTOMATIC = "automatic"
+"""The ``reason`` of a ``workflow_resumed`` event written by automatic recovery."""
 AUTO_RESUME_LIMIT = 3
-"""Automatic resumes in a row without a step completing, before recovery gives up on a run."""
+"""Automatic resumes in a row without a step completing, before recovery gives up on a run
+(the default of ``Settings.auto_resume_limit``)."""
 
 
 def requeue_txn(
@@ -26,6 +27,7 @@ def requeue_txn(
     message: str,
     *,
     step_key: str | None = None,
+    reason: str | None = None,
     **values: Any,
 ) -> None:
     """Queue an unfinished run again (resume, retry, automatic recovery): interrupted steps
@@ -41,17 +43,20 @@ def requeue_txn(
         **values,
         **NO_LEASE,
     )
-    run_store.add_event_txn(conn, run["id"], event, message, step_key=step_key)
+    run_store.add_event_txn(conn, run["id"], event, message, step_key=step_key, reason=reason)
 
 
-def resume_txn(conn: Connection, run: RowMapping, message: str, **values: Any) -> None:
+def resume_txn(
+    conn: Connection, run: RowMapping, message: str, *, reason: str | None = None, **values: Any
+) -> None:
     """Resume's writes (SPEC 3.7): :func:`requeue_txn` with ``resume_count`` + 1 and a
-    ``workflow_resumed`` event saying ``message``."""
+    ``workflow_resumed`` event saying ``message`` (and why: ``reason``)."""
     requeue_txn(
         conn,
         run,
         EventType.WORKFLOW_RESUMED,
         message,
+        reason=reason,
         resume_count=run["resume_count"] + 1,
         **values,
     )
@@ -98,7 +103,7 @@ def automatic_resumes_in_a_row_txn(conn: Connection, run_id: str) -> int:
         .scalar_subquery()
     )
     events = conn.execute(
-        select(run_events.c.type, run_events.c.message)
+        select(run_events.c.type, run_events.c.reason)
         .where(
             run_events.c.run_id == run_id,
             run_events.c.type.in_((EventType.WORKFLOW_RESUMED, EventType.WORKFLOW_RETRIED)),
@@ -107,10 +112,8 @@ def automatic_resumes_in_a_row_txn(conn: Connection, run_id: str) -> int:
         .order_by(run_events.c.id)
     ).all()
     in_a_row = 0
-    for event_type, message in events:
-        automatic = event_type == EventType.WORKFLOW_RESUMED and (message or "").startswith(
-            AUTOMATIC
-        )
+    for event_type, reason in events:
+        automatic = event_type == EventType.WORKFLOW_RESUMED and reason == AUTOMATIC
         in_a_row = in_a_row + 1 if automatic else 0
     return in_a_row
 
@@ -125,11 +128,13 @@ def running_step_key_txn(conn: Connection, run_id: str) -> str | None:
     ).scalar()
 
 
-def recover_txn(conn: Connection, run_id: str, *, host: str) -> bool:
-    """Resume the orphaned run ``run_id`` without a click, or give up on it after
-    ``AUTO_RESUME_LIMIT`` automatic resumes without progress (it stays interrupted, with an
-    error naming the step that was running). False when the run needs nothing any more
-    (another worker resumed it meanwhile, or its holder is back)."""
+def recover_txn(
+    conn: Connection, run_id: str, *, host: str, limit: int = AUTO_RESUME_LIMIT
+) -> bool:
+    """Resume the orphaned run ``run_id`` without a click, or give up on it after ``limit``
+    automatic resumes without progress (it stays interrupted, with an error naming the step
+    that was running). False when the run needs nothing any more (another worker resumed it
+    meanwhile, or its holder is back)."""
     run = run_store.get_run_txn(conn, run_id, for_update=True)
     if run is None or run["status"] != RunStatus.RUNNING or run["error_message"] is not None:
         return False
@@ -137,15 +142,16 @@ def recover_txn(conn: Connection, run_id: str, *, host: str) -> bool:
         return False
     step = running_step_key_txn(conn, run_id)
     where = f"in step {step}" if step else "between steps"
-    if automatic_resumes_in_a_row_txn(conn, run_id) >= AUTO_RESUME_LIMIT:
-        run_store.update_run_txn(
-            conn,
-            run_id,
-            error_message=(
-                f"automatic recovery stopped: its worker died {where} after each of the last"
-                f" {AUTO_RESUME_LIMIT} automatic resumes; resume it by hand once that is fixed"
-            ),
+    if automatic_resumes_in_a_row_txn(conn, run_id) >= limit:
+        message = (
+            f"automatic recovery stopped: resumed {limit} times in a row without completing a"
+            f" step, its worker ended {where} each time; resume it by hand once that is fixed"
         )
+        run_store.update_run_txn(conn, run_id, error_message=message)
+        run_store.add_event_txn(conn, run_id, EventType.AUTO_RESUME_STOPPED, message, step_key=step)
         return False
-    resume_txn(conn, run, f"{AUTOMATIC}: its worker was gone {where} (host {host} noticed)")
+    # A lease released on purpose (the worker stopped) or one that ran out (it died).
+    ended = "stopped" if run["lease_owner"] is None else "was gone"
+    message = f"resumed automatically: its worker {ended} {where} (noticed on {host})"
+    resume_txn(conn, run, message, reason=AUTOMATIC)
     return True

@@ -224,6 +224,7 @@ def add_event_txn(
     *,
     phase: str | None = None,
     step_key: str | None = None,
+    reason: str | None = None,
 ) -> None:
     conn.execute(
         _ADD_EVENT,
@@ -233,6 +234,7 @@ def add_event_txn(
             "message": message,
             "phase": phase,
             "step_key": step_key,
+            "reason": reason,
             "created_at": time.time(),
         },
     )
@@ -367,21 +369,18 @@ def copy_completed_steps_txn(
     return len(copied_ids)
 
 
-def forks_of_run_txn(conn: Connection, run_id: str) -> Sequence[RowMapping]:
-    """The runs forked from this one, oldest first."""
-    return (
-        conn.execute(
-            select(
-                workflow_runs.c.id,
-                workflow_runs.c.forked_from_step,
-                workflow_runs.c.created_at,
-            )
-            .where(workflow_runs.c.forked_from_run_id == run_id)
-            .order_by(workflow_runs.c.created_at, workflow_runs.c.id)
-        )
-        .mappings()
-        .all()
+def forks_of_run_txn(
+    conn: Connection, run_id: str, *, user_id: str | None = None
+) -> Sequence[RowMapping]:
+    """The runs forked from this one, oldest first (only ``user_id``'s when given)."""
+    query = (
+        select(workflow_runs.c.id, workflow_runs.c.forked_from_step, workflow_runs.c.created_at)
+        .where(workflow_runs.c.forked_from_run_id == run_id)
+        .order_by(workflow_runs.c.created_at, workflow_runs.c.id)
     )
+    if user_id is not None:
+        query = query.where(workflow_runs.c.user_id == user_id)
+    return conn.execute(query).mappings().all()
 
 
 def reset_running_steps_txn(conn: Connection, run_id: str) -> None:
@@ -410,13 +409,15 @@ class FingerprintRow(TypedDict):
     owner_pid: int | None
     steps_updated_at: float | None
     last_event_id: int | None
+    forks: int
 
 
 _FINGERPRINT_SQL = (
     "SELECT r.id, r.user_id, r.status, r.updated_at, r.lease_owner, r.lease_expires_at,"
     " r.owner_host, r.owner_pid,"
     " (SELECT max(s.updated_at) FROM workflow_steps s WHERE s.run_id = r.id),"
-    " (SELECT max(e.id) FROM run_events e WHERE e.run_id = r.id)"
+    " (SELECT max(e.id) FROM run_events e WHERE e.run_id = r.id),"
+    " (SELECT count(*) FROM workflow_runs f WHERE f.forked_from_run_id = r.id)"
     " FROM workflow_runs r WHERE r.id = ?"
 )
 
@@ -438,9 +439,8 @@ def run_fingerprint_row(engine: Engine, run_id: str) -> FingerprintRow | None:
         connection.close()
     if row is None:
         return None
-    run_id, user_id, status, updated_at, lease_owner, expires_at, host, pid, steps_at, event_id = (
-        row
-    )
+    run_id, user_id, status, updated_at, lease_owner, expires_at, host, pid, *heads = row
+    steps_at, event_id, forks = heads
     return {
         "id": run_id,
         "user_id": user_id,
@@ -452,4 +452,5 @@ def run_fingerprint_row(engine: Engine, run_id: str) -> FingerprintRow | None:
         "owner_pid": pid,
         "steps_updated_at": steps_at,
         "last_event_id": event_id,
+        "forks": forks,
     }

@@ -212,6 +212,9 @@ run_events = Table(
     Column("message", Text, nullable=True),
     Column("phase", String(64), nullable=True),
     Column("step_key", String(200), nullable=True),
+    # Why, where a kind of event has several causes: "automatic" for a resume by automatic
+    # recovery (SPEC 3.13).
+    Column("reason", String(32), nullable=True),
     # Set for events written by workflow code (annotations), which re-runs on every
     # execution: the unique index makes the second write of the same note a no-op.
     Column("dedupe_key", String(200), nullable=True),

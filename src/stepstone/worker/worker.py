@@ -40,6 +40,9 @@ CLAIM_BATCH = 16
 """At most this many queued runs are taken in one claim transaction (one per free slot)."""
 RECOVERY_INTERVAL_SECONDS = 1.0
 """How often a serving worker looks for interrupted runs to resume without a click."""
+RECOVERY_BATCH = 16
+"""At most this many runs are resumed by one look (the rest at the next): the control
+threads also renew leases."""
 
 
 @dataclass
@@ -61,6 +64,8 @@ class Worker:
     auto_resume: bool = False
     """Resume every interrupted run without a click (else only those of workflows declared
     ``auto_resume``): SPEC 3.13, done by :meth:`serve`."""
+    auto_resume_limit: int = recovery.AUTO_RESUME_LIMIT
+    """Automatic resumes of a run in a row without a step completing, before giving up."""
     identity: WorkerIdentity = field(default_factory=WorkerIdentity)
     on_change: Callable[[], None] | None = None
     """Called in the event loop after this worker wrote to the journal (wakes the feed)."""
@@ -95,7 +100,7 @@ class Worker:
         """Claim and execute queued runs until ``stop`` is set; then end running steps and
         leave their runs resumable."""
         control = asyncio.create_task(self._control_loop())
-        recovery = asyncio.create_task(self._recovery_loop())
+        recovering = asyncio.create_task(self._recovery_loop())
         executing: set[asyncio.Task[None]] = set()
         try:
             while await self._acquire_slot(stop):
@@ -118,12 +123,14 @@ class Worker:
                     executing.add(task)
                     task.add_done_callback(executing.discard)
         finally:
+            # First: the runs released below must not be taken for orphans by this worker.
+            recovering.cancel()
+            await asyncio.gather(recovering, return_exceptions=True)
             for task in executing:
                 task.cancel()
             await asyncio.gather(*executing, return_exceptions=True)
             control.cancel()
-            recovery.cancel()
-            await asyncio.gather(control, recovery, return_exceptions=True)
+            await asyncio.gather(control, return_exceptions=True)
 
     def holder(self) -> leases.LeaseHolder:
         """A new claim of this worker's: hand it to ``start_run`` or ``resume_run``
@@ -349,9 +356,10 @@ class Worker:
                 conn, every_run=self.auto_resume, host=self.identity.host
             )
         resumed = 0
-        for run in orphans:
+        for run in orphans[:RECOVERY_BATCH]:
             with self.db.transaction() as conn:
-                if recovery.recover_txn(conn, run["id"], host=self.identity.host):
+                host, limit = self.identity.host, self.auto_resume_limit
+                if recovery.recover_txn(conn, run["id"], host=host, limit=limit):
                     log.warning("run %s: interrupted, resumed automatically", run["id"])
                     resumed += 1
         return resumed

@@ -132,6 +132,7 @@ describe("Timeline", () => {
       message: "kept worktree .stepstone/worktrees/run-1: it has uncommitted changes",
       phase: "_system_finalize",
       step_key: null,
+      reason: null,
       created_at: "2026-11-30T10:05:00Z",
     };
     const other: RunEvent = { ...kept, id: 10, type: "annotation", message: "just a note" };
@@ -165,6 +166,7 @@ describe("Timeline", () => {
       message: "kept branch feat/x: it has unpushed commits",
       phase: "_system_finalize",
       step_key: null,
+      reason: null,
       created_at: null,
     };
     render(

@@ -105,8 +105,9 @@ describe("applyLiveMessage", () => {
   it.each([
     ["workflow_resumed", null],
     ["workflow_retried", "implement"],
+    ["fork_created", "implement"],
   ] as const)(
-    "appends events, and refetches after %s (reused marks are the server's)",
+    "appends events, and refetches after %s (reused marks and forks are the server's)",
     (type, stepKey) => {
       const client = clientWithRun();
       const event = {
@@ -115,6 +116,7 @@ describe("applyLiveMessage", () => {
         message: "queued again",
         phase: null,
         step_key: stepKey,
+        reason: null,
         created_at: "2026-11-30T10:00:00Z",
       };
       applyLiveMessage(client, {
@@ -138,6 +140,7 @@ describe("applyLiveMessage", () => {
           message: null,
           phase: "build",
           step_key: null,
+          reason: null,
           created_at: "2026-11-30T10:00:00Z",
         },
       },
