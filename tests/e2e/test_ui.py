@@ -1,11 +1,14 @@
 """The seed's story in a real Chromium: start a run from the UI, kill the server with kill -9,
-restart it, and resume the run from the run page."""
+restart it, and resume the run from the run page; then run a run again from one of its
+steps (Retry from here) and fork it from the Actions menu."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from stepstone.services.users import create_user
 from stepstone.store.database import Database
@@ -171,6 +174,86 @@ def test_a_live_run_ticks_and_blocks_resume_and_its_step_shows_interrupted_after
         expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=30_000)
         expect(three).to_contain_text("completed")
         assert live_errors + console_errors == [], live_errors + console_errors
+    finally:
+        server.stop()
+
+
+def run_of_page(page: Any, server: Server, run_id: str) -> Any:
+    """The run as the API shows it to the user signed in on the page."""
+    token = page.evaluate("localStorage.getItem('stepstone.token')")
+    answer = httpx.get(
+        f"{server.url}/api/workflows/{run_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_a_completed_run_is_retried_from_a_step_and_forked_from_the_run_page(
+    browser_page: object, home: Path, db: Database, make_project
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    console_errors = collect_console_errors(page)
+
+    project: Project = make_project(FLOWS)
+    create_user(db, EMAIL, PASSWORD)
+    server = Server(home).start()
+    try:
+        run_url = start_three_steps(page, server, project)
+        run_id = run_url.rsplit("/", 1)[-1]
+        status = page.get_by_test_id("run-status")
+        expect(status).to_have_text("completed", timeout=30_000)
+        one, two, three = (page.get_by_test_id(f"step-work-{n}") for n in ("one", "two", "three"))
+
+        # Retry from here on the second step: asked first, then it and the third run again.
+        page.get_by_test_id("step-menu-work-two").click()
+        page.get_by_role("menuitem", name="Retry from here").click()
+        dialog = page.get_by_role("dialog", name="Retry from step work-two?")
+        expect(dialog).to_contain_text("work-two and the steps after it will run again")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "run-retry-confirm.png"), full_page=True)
+        dialog.get_by_role("button", name="Retry from here").click()
+        expect(page.get_by_text("Retrying from step work-two")).to_be_visible()
+        expect(three).to_contain_text("2 attempts", timeout=30_000)
+        expect(status).to_have_text("completed", timeout=30_000)
+        expect(two).to_contain_text("2 attempts")
+        expect(one.get_by_test_id("reused-mark")).to_be_visible()
+        expect(two.get_by_test_id("reused-mark")).to_have_count(0)
+        expect(one).not_to_contain_text("attempts")
+        retried = run_of_page(page, server, run_id)
+        steps = {step["key"]: step for step in retried["steps"]}
+        assert retried["status"] == "completed"
+        assert (steps["work-one"]["attempt"], steps["work-one"]["reused"]) == (1, True)
+        assert (steps["work-two"]["attempt"], steps["work-two"]["reused"]) == (2, False)
+        assert [a["attempt"] for a in steps["work-two"]["attempts"]] == [1, 2]
+        assert (project.count("one"), project.count("two"), project.count("three")) == (1, 2, 2)
+        page.screenshot(path=str(SCREENSHOTS / "run-retried.png"), full_page=True)
+
+        # Fork from the third step: a new run reusing the first two, on its own page.
+        page.get_by_role("button", name="Actions").click()
+        page.get_by_role("menuitem", name="Fork…").click()
+        fork_dialog = page.get_by_role("dialog", name="Fork this run")
+        fork_dialog.get_by_label("Run again from").select_option("work-three")
+        fork_dialog.get_by_role("button", name="Fork", exact=True).click()
+        page.wait_for_url(lambda url: "/runs/" in url and not url.endswith(run_id))
+        fork_id = page.url.rsplit("/", 1)[-1]
+        forked_from = page.get_by_test_id("forked-from")
+        expect(forked_from).to_have_text(f"Forked from {run_id} at step work-three")
+        expect(status).to_have_text("completed", timeout=30_000)
+        expect(one.get_by_test_id("reused-mark")).to_be_visible()
+        expect(two.get_by_test_id("reused-mark")).to_be_visible()
+        expect(three.get_by_test_id("reused-mark")).to_have_count(0)
+        page.screenshot(path=str(SCREENSHOTS / "run-forked.png"), full_page=True)
+        assert (project.count("one"), project.count("two"), project.count("three")) == (1, 2, 3)
+
+        # The origin, reached by the link, lists its fork.
+        forked_from.get_by_role("link", name=run_id).click()
+        page.wait_for_url(run_url)
+        forks = page.get_by_test_id("forks")
+        expect(forks).to_contain_text(f"{fork_id} at step work-three")
+        expect(forks.get_by_role("link", name=fork_id)).to_be_visible()
+        assert console_errors == [], console_errors
     finally:
         server.stop()
 

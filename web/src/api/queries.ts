@@ -135,6 +135,22 @@ export const calls = {
         body: budgetTokens === undefined ? undefined : { budget_tokens: budgetTokens },
       }),
     ),
+  /** Run the run again from the step `fromStep`: the steps before it are reused. */
+  retryRun: (runId: string, fromStep: string) =>
+    unwrap(
+      api.POST("/api/workflows/{run_id}/retry", {
+        ...runPath(runId),
+        body: { from_step: fromStep },
+      }),
+    ),
+  /** A new run of the same workflow; with `fromStep`, reusing the steps before it. */
+  forkRun: (runId: string, fromStep: string | null) =>
+    unwrap(
+      api.POST("/api/workflows/{run_id}/fork", {
+        ...runPath(runId),
+        body: fromStep === null ? {} : { from_step: fromStep },
+      }),
+    ),
   pauseRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/pause", runPath(runId))),
   cancelRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/cancel", runPath(runId))),
   deleteRun: (runId: string) => unwrap(api.DELETE("/api/workflows/{run_id}", runPath(runId))),

@@ -1,4 +1,4 @@
-/** A yes/no question before something that cannot be undone. */
+/** A yes/no question before something that cannot be undone (or that throws work away). */
 import * as Dialog from "@radix-ui/react-dialog";
 import type { ReactNode } from "react";
 
@@ -8,12 +8,17 @@ interface Props {
   title: string;
   children: ReactNode;
   confirmLabel: string;
+  /** The button that keeps things as they are. */
+  cancelLabel?: string;
+  /** `danger` (the default) for what deletes, `primary` for what runs work again. */
+  tone?: "danger" | "primary";
   busy?: boolean;
   onConfirm: () => void;
 }
 
 export function ConfirmDialog(props: Props) {
   const { open, onOpenChange, title, children, confirmLabel, busy, onConfirm } = props;
+  const { cancelLabel = "Keep it", tone = "danger" } = props;
   return (
     <Dialog.Root open={open} onOpenChange={onOpenChange}>
       <Dialog.Portal>
@@ -26,10 +31,10 @@ export function ConfirmDialog(props: Props) {
           <div className="dialog-actions">
             <Dialog.Close asChild>
               <button type="button" className="button">
-                Keep it
+                {cancelLabel}
               </button>
             </Dialog.Close>
-            <button type="button" className="button danger" disabled={busy} onClick={onConfirm}>
+            <button type="button" className={`button ${tone}`} disabled={busy} onClick={onConfirm}>
               {busy ? "Working..." : confirmLabel}
             </button>
           </div>

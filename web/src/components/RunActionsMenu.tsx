@@ -1,29 +1,61 @@
 /** The run's actions: Resume (running, paused, failed; disabled, saying why, while a worker
- * executes the run), Pause, Cancel, Delete. */
+ * executes the run), Pause, Cancel, Fork (any run no worker executes) and Delete. */
 import * as Menu from "@radix-ui/react-dropdown-menu";
-import { ChevronDown, Pause, Play, Square, Trash2 } from "lucide-react";
+import { ChevronDown, GitFork, Pause, Play, Square, Trash2 } from "lucide-react";
 import { useState } from "react";
+import { useNavigate } from "react-router";
 import type { RunStatus } from "../api/types";
 import { useRunActions } from "../hooks/useRunActions";
-import { resumeBlockedReason } from "../lib/liveness";
+import { forkBlockedReason, resumeBlockedReason } from "../lib/liveness";
+import { isSystemStep } from "../lib/timeline";
 import { ConfirmDialog } from "./ConfirmDialog";
+import { ForkDialog } from "./ForkDialog";
 
 export const RESUMABLE: ReadonlySet<RunStatus> = new Set(["running", "paused", "failed"]);
 const PAUSABLE: ReadonlySet<RunStatus> = new Set(["pending", "running"]);
 const CANCELLABLE: ReadonlySet<RunStatus> = new Set(["pending", "running", "paused"]);
-const ACTIVE_OR_RESUMABLE = new Set([...RESUMABLE, ...PAUSABLE, ...CANCELLABLE]);
 
 interface Props {
-  run: { id: string; name: string; status: RunStatus; is_live: boolean };
+  run: {
+    id: string;
+    name: string;
+    status: RunStatus;
+    is_live: boolean;
+    /** The steps a fork can go again from (in the order they ran). */
+    steps?: readonly { key: string }[];
+  };
   onDeleted?: () => void;
 }
 
+/** A note in a disabled item saying why it is disabled. */
+function Reason({ reason }: { reason: string | null }) {
+  if (reason === null) return null;
+  return (
+    <>
+      {" "}
+      <span className="menu-note">— {reason}</span>
+    </>
+  );
+}
+
 export function RunActionsMenu({ run, onDeleted }: Props) {
-  const { resume, pause, cancel, remove } = useRunActions(run.id, { onDeleted });
+  const { resume, pause, cancel, fork, remove } = useRunActions(run.id, { onDeleted });
+  const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  // A worker executes a live run: the server refuses to resume it, so the item says why.
+  const [forking, setForking] = useState(false);
+  // A worker executes a live run: the server refuses to resume or fork it, so the items say why.
   const blocked = resumeBlockedReason(run);
+  const forkBlocked = forkBlockedReason(run);
+  const forkableKeys = (run.steps ?? []).map((step) => step.key).filter((k) => !isSystemStep(k));
+
+  const startFork = (fromStep: string | null) =>
+    fork.mutate(fromStep, {
+      onSuccess: (forked) => {
+        setForking(false);
+        navigate(`/runs/${forked.id}`);
+      },
+    });
 
   const startResume = (event: Event) => {
     // The menu stays open so the item can say "Resuming..." until the server answers.
@@ -51,12 +83,7 @@ export function RunActionsMenu({ run, onDeleted }: Props) {
               >
                 <Play size={14} aria-hidden />
                 {resume.isPending ? "Resuming..." : "Resume"}
-                {blocked !== null && !resume.isPending && (
-                  <>
-                    {" "}
-                    <span className="menu-note">— {blocked}</span>
-                  </>
-                )}
+                <Reason reason={resume.isPending ? null : blocked} />
               </Menu.Item>
             )}
             {PAUSABLE.has(run.status) && (
@@ -79,7 +106,17 @@ export function RunActionsMenu({ run, onDeleted }: Props) {
                 {cancel.isPending ? "Cancelling..." : "Cancel"}
               </Menu.Item>
             )}
-            {ACTIVE_OR_RESUMABLE.has(run.status) && <Menu.Separator className="menu-separator" />}
+            <Menu.Item
+              className="menu-item"
+              disabled={forkBlocked !== null}
+              onSelect={() => setForking(true)}
+              data-testid="fork-action"
+            >
+              <GitFork size={14} aria-hidden />
+              Fork…
+              <Reason reason={forkBlocked} />
+            </Menu.Item>
+            <Menu.Separator className="menu-separator" />
             <Menu.Item className="menu-item danger" onSelect={() => setConfirmDelete(true)}>
               <Trash2 size={14} aria-hidden />
               Delete
@@ -87,6 +124,13 @@ export function RunActionsMenu({ run, onDeleted }: Props) {
           </Menu.Content>
         </Menu.Portal>
       </Menu.Root>
+      <ForkDialog
+        open={forking}
+        onOpenChange={setForking}
+        stepKeys={forkableKeys}
+        busy={fork.isPending}
+        onFork={startFork}
+      />
       <ConfirmDialog
         open={confirmDelete}
         onOpenChange={setConfirmDelete}

@@ -1,5 +1,7 @@
-/** What the run was started with and when things happened to it. */
+/** What the run was started with, where it was forked from and into, and when things
+ * happened to it. */
 import type { ReactNode } from "react";
+import { Link } from "react-router";
 import type { Run } from "../api/types";
 import { formatDateTime, formatDuration, formatTime, prettyJson } from "../lib/format";
 import { runClockTicks, runDuration } from "../lib/liveness";
@@ -28,6 +30,51 @@ function Spec({ run }: { run: Run }) {
       {run.spec_type && <span className="chip">{run.spec_type}</span>}
       {run.spec_content && <pre className="code-block">{run.spec_content}</pre>}
     </div>
+  );
+}
+
+/** Where a fork starts: a step (the steps before it were reused), or the start. */
+function fromWhere(stepKey: string | null): ReactNode {
+  if (stepKey === null) return " from the start";
+  return (
+    <>
+      {" at step "}
+      <span className="mono">{stepKey}</span>
+    </>
+  );
+}
+
+const runLink = (runId: string) => (
+  <Link className="mono" to={`/runs/${runId}`}>
+    {runId}
+  </Link>
+);
+
+function ForkedFrom({ origin }: { origin: NonNullable<Run["forked_from"]> }) {
+  return (
+    <span data-testid="forked-from">
+      Forked from {runLink(origin.run_id)}
+      {fromWhere(origin.step_key)}
+    </span>
+  );
+}
+
+function Forks({ forks }: { forks: Run["forks"] }) {
+  return (
+    <ul className="fork-list" data-testid="forks">
+      {forks.map((fork) => (
+        <li key={fork.run_id}>
+          {runLink(fork.run_id)}
+          {fromWhere(fork.from_step)}
+          {fork.created_at && (
+            <span className="faint" title={formatDateTime(fork.created_at)}>
+              {" · "}
+              {formatTime(fork.created_at)}
+            </span>
+          )}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -76,6 +123,16 @@ export function RunDetails({ run }: { run: Run }) {
           )}
           {run.budget_tokens != null && (
             <Row label="Token budget">{formatCount(run.budget_tokens)} tokens</Row>
+          )}
+          {run.forked_from && (
+            <Row label="Origin">
+              <ForkedFrom origin={run.forked_from} />
+            </Row>
+          )}
+          {run.forks.length > 0 && (
+            <Row label="Forks">
+              <Forks forks={run.forks} />
+            </Row>
           )}
           <Row label="Resume count">{run.resume_count}</Row>
           <Row label="Created">{formatDateTime(run.created_at)}</Row>

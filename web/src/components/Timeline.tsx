@@ -2,7 +2,7 @@
  * run's cleanup kept (and why) in its phase. */
 import { AlertTriangle } from "lucide-react";
 import type { RunEvent, Step } from "../api/types";
-import { type RunTimes, runClockTicks, shownStepStatus } from "../lib/liveness";
+import { type RunTimes, retryBlockedReason, runClockTicks, shownStepStatus } from "../lib/liveness";
 import { groupByPhase, isSystemPhase, phaseLabel, warningsByPhase } from "../lib/timeline";
 import { useNow } from "../lib/useNow";
 import { Empty } from "./States";
@@ -17,6 +17,8 @@ interface Props {
   currentPhase?: string | null;
   selectedKey: string | null;
   onSelect: (key: string) => void;
+  /** Given: each of the workflow's steps has a menu offering Retry from here. */
+  onRetryFrom?: (key: string) => void;
 }
 
 function phaseClass(phase: string | null): string {
@@ -33,7 +35,8 @@ function Warning({ event }: { event: RunEvent }) {
   );
 }
 
-export function Timeline({ run, steps, events = [], currentPhase, selectedKey, onSelect }: Props) {
+export function Timeline(props: Props) {
+  const { run, steps, events = [], currentPhase, selectedKey, onSelect, onRetryFrom } = props;
   // Unfinished steps' durations tick while the run goes on, and stand still otherwise.
   const now = useNow(
     runClockTicks(run) && steps.some((step) => step.started_at && !step.completed_at),
@@ -42,6 +45,7 @@ export function Timeline({ run, steps, events = [], currentPhase, selectedKey, o
     return <Empty>No steps yet: they appear here as the run reaches them.</Empty>;
   const groups = groupByPhase(steps);
   const warnings = warningsByPhase(groups, events);
+  const retryBlocked = retryBlockedReason(run);
   return (
     <div className="timeline">
       {groups.map((group) => (
@@ -67,6 +71,8 @@ export function Timeline({ run, steps, events = [], currentPhase, selectedKey, o
               now={now}
               selected={step.key === selectedKey}
               onSelect={onSelect}
+              onRetry={onRetryFrom}
+              retryBlocked={retryBlocked}
             />
           ))}
           {warnings.byPhase.get(group.phase)?.map((event) => (

@@ -1,5 +1,5 @@
-/** Resume (optionally raising the token budget), pause, cancel and delete a run, with a
- * toast for each outcome. */
+/** Resume (optionally raising the token budget), retry from a step, pause, cancel, fork and
+ * delete a run, with a toast for each outcome. */
 import { type QueryClient, useMutation, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 import { errorMessage } from "../api/client";
@@ -10,13 +10,13 @@ function controlMutation<Variables = void>(
   client: QueryClient,
   runId: string,
   call: (runId: string, variables: Variables) => Promise<Run>,
-  done: string,
+  done: string | ((variables: Variables) => string),
 ) {
   return {
     mutationFn: (variables: Variables) => call(runId, variables),
-    onSuccess: async (run: Run) => {
+    onSuccess: async (run: Run, variables: Variables) => {
       client.setQueryData(queryKeys.run(runId), run);
-      toast.success(done);
+      toast.success(typeof done === "string" ? done : done(variables));
       await Promise.all([
         client.invalidateQueries({ queryKey: queryKeys.run(runId) }),
         client.invalidateQueries({ queryKey: queryKeys.runLists() }),
@@ -43,6 +43,14 @@ export function useRunActions(runId: string, options: { onDeleted?: () => void }
       "Workflow resumed",
     ),
   );
+  const retry = useMutation(
+    controlMutation<string>(
+      client,
+      runId,
+      calls.retryRun,
+      (fromStep) => `Retrying from step ${fromStep}`,
+    ),
+  );
   const pause = useMutation(
     controlMutation(
       client,
@@ -64,5 +72,18 @@ export function useRunActions(runId: string, options: { onDeleted?: () => void }
       toast.error(errorMessage(error));
     },
   });
-  return { resume, pause, cancel, remove };
+  // The new run is cached for its page at once; the origin lists it among its forks.
+  const fork = useMutation({
+    mutationFn: (fromStep: string | null) => calls.forkRun(runId, fromStep),
+    onSuccess: (forked: Run) => {
+      client.setQueryData(queryKeys.run(forked.id), forked);
+      toast.success("Run forked: the new run is queued");
+      void client.invalidateQueries({ queryKey: queryKeys.run(runId) });
+      void client.invalidateQueries({ queryKey: queryKeys.runLists() });
+    },
+    onError: (error: unknown) => {
+      toast.error(errorMessage(error));
+    },
+  });
+  return { resume, retry, pause, cancel, fork, remove };
 }

@@ -20,6 +20,30 @@ export function resumeBlockedReason(run: RunState): string | null {
   return run.status === "running" && run.is_live ? "the run is running now" : null;
 }
 
+/** Why Retry from a step is refused right now, or null when the run can be retried (failed,
+ * paused, completed or interrupted). */
+export function retryBlockedReason(run: RunState): string | null {
+  switch (run.status) {
+    case "failed":
+    case "paused":
+    case "completed":
+      return null;
+    case "running":
+      return resumeBlockedReason(run);
+    case "pending":
+      return "the run is queued";
+    case "waiting":
+      return "the run is waiting";
+    case "cancelled":
+      return "the run was cancelled (fork it instead)";
+  }
+}
+
+/** Why Fork is refused right now (a worker executes the run), or null when it is not. */
+export function forkBlockedReason(run: RunState): string | null {
+  return resumeBlockedReason(run);
+}
+
 /** What a run's times depend on. */
 export type RunTimes = RunState &
   Pick<Run, "started_at" | "completed_at" | "cancelled_at" | "paused_at" | "updated_at"> & {

@@ -36,6 +36,11 @@ export function isSystemPhase(phase: string | null | undefined): boolean {
   return phase != null && Object.hasOwn(SYSTEM_PHASES, phase);
 }
 
+/** A step Stepstone runs itself (making or cleaning the workspace), not one of the workflow's. */
+export function isSystemStep(key: string): boolean {
+  return key.startsWith("_system");
+}
+
 export function phaseLabel(phase: string | null): string {
   if (phase === null) return "Outside phases";
   return SYSTEM_PHASES[phase] ?? phase;

@@ -153,7 +153,9 @@ function stepUpdated(client: QueryClient, data: StepUpdated): void {
   if (data.changes.status === "completed") refreshArtifacts(client, data.run_id);
 }
 
-const QUEUED_AGAIN = new Set(["workflow_resumed", "workflow_retried"]);
+/** Events after which the run is fetched again: it was queued again (its `reused` marks are
+ * the server's), or it was forked (it lists its forks). */
+const REFETCH_AFTER = new Set(["workflow_resumed", "workflow_retried", "fork_created"]);
 
 function eventCreated(client: QueryClient, data: EventCreated): void {
   patchRun(client, data.run_id, (run) =>
@@ -161,8 +163,7 @@ function eventCreated(client: QueryClient, data: EventCreated): void {
       ? run
       : { ...run, events: [...run.events, data.event] },
   );
-  // `reused` marks are computed against the last resume or retry; the server knows them.
-  if (QUEUED_AGAIN.has(data.event.type)) refetchAfterLive(client, queryKeys.run(data.run_id));
+  if (REFETCH_AFTER.has(data.event.type)) refetchAfterLive(client, queryKeys.run(data.run_id));
 }
 
 function logChunk(client: QueryClient, data: LogChunk): void {

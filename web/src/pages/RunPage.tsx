@@ -3,6 +3,7 @@ import { useState } from "react";
 import { useNavigate, useParams } from "react-router";
 import { ArtifactList } from "../components/ArtifactList";
 import { BudgetResume, stoppedAtBudget } from "../components/BudgetResume";
+import { RetryStepDialog } from "../components/RetryStepDialog";
 import { RunDetails, RunEvents } from "../components/RunDetails";
 import { RunHeader } from "../components/RunHeader";
 import { ErrorState, Loading } from "../components/States";
@@ -14,6 +15,8 @@ export function RunPage() {
   const { runId = "" } = useParams();
   const navigate = useNavigate();
   const [selectedKey, setSelectedKey] = useState<string | null>(null);
+  // The step whose Retry from here awaits confirmation.
+  const [retryKey, setRetryKey] = useState<string | null>(null);
   const { run, artifacts, logs, diff, selectedStep, project } = useRunPage(runId, selectedKey);
 
   if (run.isPending) return <Loading label="Loading run…" />;
@@ -47,6 +50,7 @@ export function RunPage() {
             currentPhase={data.current_phase}
             selectedKey={selectedKey}
             onSelect={(key) => setSelectedKey(key === selectedKey ? null : key)}
+            onRetryFrom={setRetryKey}
           />
         </section>
         {selectedStep ? (
@@ -68,6 +72,7 @@ export function RunPage() {
         <RunDetails run={data} />
         <RunEvents run={data} />
       </div>
+      <RetryStepDialog runId={data.id} stepKey={retryKey} onClose={() => setRetryKey(null)} />
     </div>
   );
 }

@@ -1,6 +1,7 @@
-import { act, render, screen } from "@testing-library/react";
+import { act, render, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { makeRun, makeStep } from "../../test/fixtures";
+import { renderWithApp } from "../../test/render";
 import { RunDetails } from "../RunDetails";
 
 const started = "2026-11-30T10:00:00Z";
@@ -79,5 +80,50 @@ describe("RunDetails' Duration", () => {
   it("shows no Duration before the run started", () => {
     render(<RunDetails run={makeRun({ status: "pending", is_live: false, started_at: null })} />);
     expect(screen.queryByText("Duration")).not.toBeInTheDocument();
+  });
+});
+
+describe("RunDetails' forks", () => {
+  it("links the run a fork came from and names the step it went again from", () => {
+    const fork = makeRun({ id: "run-2", forked_from: { run_id: "run-1", step_key: "build" } });
+    renderWithApp(<RunDetails run={fork} />);
+
+    const origin = screen.getByTestId("forked-from");
+    expect(origin).toHaveTextContent("Forked from run-1 at step build");
+    expect(within(origin).getByRole("link", { name: "run-1" })).toHaveAttribute(
+      "href",
+      "/runs/run-1",
+    );
+  });
+
+  it("says a fork that reused nothing went again from the start", () => {
+    const fork = makeRun({ id: "run-2", forked_from: { run_id: "run-1", step_key: null } });
+    renderWithApp(<RunDetails run={fork} />);
+    expect(screen.getByTestId("forked-from")).toHaveTextContent("Forked from run-1 from the start");
+  });
+
+  it("lists the run's forks as links, each with where it went again from", () => {
+    const run = makeRun({
+      forks: [
+        { run_id: "run-2", from_step: "build", created_at: "2026-11-30T10:00:00Z" },
+        { run_id: "run-3", from_step: null, created_at: "2026-11-30T10:01:00Z" },
+      ],
+    });
+    renderWithApp(<RunDetails run={run} />);
+
+    const forks = within(screen.getByTestId("forks")).getAllByRole("listitem");
+    expect(forks).toHaveLength(2);
+    expect(forks[0]).toHaveTextContent("run-2 at step build");
+    expect(forks[1]).toHaveTextContent("run-3 from the start");
+    expect(within(forks[1] as HTMLElement).getByRole("link", { name: "run-3" })).toHaveAttribute(
+      "href",
+      "/runs/run-3",
+    );
+  });
+
+  it("shows neither origin nor forks for a run that has none", () => {
+    renderWithApp(<RunDetails run={makeRun()} />);
+    expect(screen.queryByTestId("forked-from")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("forks")).not.toBeInTheDocument();
   });
 });

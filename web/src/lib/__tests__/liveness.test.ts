@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { RunStatus } from "../../api/types";
 import { makeRun, makeStep } from "../../test/fixtures";
 import {
+  forkBlockedReason,
   isInterrupted,
   resumeBlockedReason,
+  retryBlockedReason,
   runClockTicks,
   runDuration,
   shownStepStatus,
@@ -34,6 +36,33 @@ describe("liveness", () => {
     ["failed", false, null],
   ])("blocks Resume of a %s run (live: %s) with the reason %s", (status, is_live, reason) => {
     expect(resumeBlockedReason({ status, is_live })).toBe(reason);
+  });
+
+  it.each<[RunStatus, boolean, string | null]>([
+    ["failed", false, null],
+    ["paused", false, null],
+    ["completed", false, null],
+    ["running", false, null],
+    ["running", true, "the run is running now"],
+    ["pending", false, "the run is queued"],
+    ["waiting", false, "the run is waiting"],
+    ["cancelled", false, "the run was cancelled (fork it instead)"],
+  ])(
+    "blocks Retry from a step of a %s run (live: %s) with the reason %s",
+    (status, is_live, reason) => {
+      expect(retryBlockedReason({ status, is_live })).toBe(reason);
+    },
+  );
+
+  it.each<[RunStatus, boolean, string | null]>([
+    ["running", true, "the run is running now"],
+    ["running", false, null],
+    ["pending", false, null],
+    ["waiting", false, null],
+    ["completed", false, null],
+    ["cancelled", false, null],
+  ])("blocks Fork of a %s run (live: %s) with the reason %s", (status, is_live, reason) => {
+    expect(forkBlockedReason({ status, is_live })).toBe(reason);
   });
 
   it("ticks a live, queued or waiting run's clock, not a stopped or interrupted one's", () => {

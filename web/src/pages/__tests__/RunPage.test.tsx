@@ -248,3 +248,39 @@ describe("RunPage for a run stopped at its token budget", () => {
     expect(screen.queryByTestId("budget-resume")).not.toBeInTheDocument();
   });
 });
+
+describe("RunPage's Retry from here", () => {
+  const completed = makeRun({
+    status: "completed",
+    is_live: false,
+    steps: [makeStep({ id: 1, key: "plan" }), makeStep({ id: 2, key: "build" })],
+  });
+
+  it("asks first, retries from the step, and shows the run the server answered", async () => {
+    const retried: Request[] = [];
+    mockFetch(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/api/workflows/run-1/retry") {
+        retried.push(request.clone());
+        return jsonResponse({ ...completed, status: "pending" });
+      }
+      if (path === "/api/workflows/run-1") return jsonResponse(completed);
+      if (path === "/api/workflows/run-1/artifacts") return jsonResponse([]);
+      return errorResponse(404, "not_found", `no route ${path}`);
+    });
+    renderRunPage();
+
+    await userEvent.click(await screen.findByRole("button", { name: "Step build menu" }));
+    await userEvent.click(await screen.findByRole("menuitem", { name: "Retry from here" }));
+    const dialog = await screen.findByRole("dialog", { name: "Retry from step build?" });
+    expect(retried).toHaveLength(0);
+    await userEvent.click(within(dialog).getByRole("button", { name: "Retry from here" }));
+
+    expect(await screen.findByText("Retrying from step build")).toBeInTheDocument();
+    expect(retried).toHaveLength(1);
+    expect(await retried[0]?.json()).toEqual({ from_step: "build" });
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    // No step was selected by opening its menu.
+    expect(screen.getByTestId("step-build")).toHaveAttribute("aria-pressed", "false");
+  });
+});
