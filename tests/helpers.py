@@ -4,6 +4,7 @@ inline execution, and polling."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,21 @@ async def execute_inline(
     try:
         return await worker.execute_inline(run_id)
     finally:
+        worker.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(db: Database, **worker_options: Any) -> AsyncIterator[Worker]:
+    """A worker serving ``db`` in this event loop (claims every 50 ms) until the block ends;
+    then it stops as a server's does."""
+    worker = Worker(db, poll_seconds=0.05, **worker_options)
+    stop = asyncio.Event()
+    served = asyncio.create_task(worker.serve(stop))
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await served
         worker.close()
 
 

@@ -81,6 +81,12 @@ class StepFailed(StepstoneError):
         self.error = error
 
 
+class EventTimeout(StepFailed):
+    """A wait for an event or an approval ended with nothing arriving (SPEC 3.12)."""
+
+    code = "event_timeout"
+
+
 class AgentFailed(StepstoneError):
     """A coding agent ended without doing its task (its error, or its exit code), or its
     answer was not what the step asked for (no JSON with ``json=True``)."""

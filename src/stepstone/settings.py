@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stepstone.store.database import Database
+from stepstone.worker.worker import Worker
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     auto_resume: bool = False
     # Automatic resumes of a run in a row without a step completing, before recovery gives up.
     auto_resume_limit: int = Field(default=3, ge=1)
+    # A durable sleep with more than this many seconds left parks its run (SPEC 3.12): the
+    # run holds no worker until it is due.
+    park_after_seconds: float = Field(default=30.0, ge=0)
     live_poll_seconds: float = Field(default=0.25, gt=0)
     token_expiry_seconds: float = Field(default=12 * 3600, gt=0)
     host: str = "127.0.0.1"
@@ -69,6 +74,27 @@ class Settings(BaseSettings):
         the key file under ``home``)."""
         return Database.open(
             self.resolved_database_url(), files_dir=self.home, secret_key=_revealed(self.secret_key)
+        )
+
+    def worker(
+        self,
+        db: Database,
+        *,
+        concurrency: int | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> Worker:
+        """A worker on ``db`` as these settings configure it."""
+        return Worker(
+            db,
+            concurrency=concurrency or self.worker_concurrency,
+            lease_seconds=self.lease_seconds,
+            poll_seconds=self.poll_seconds,
+            auto_resume=self.auto_resume,
+            auto_resume_limit=self.auto_resume_limit,
+            park_after_seconds=self.park_after_seconds,
+            on_change=on_change,
+            artifacts_dir=self.artifacts_dir,
+            agent_commands=self.agent_commands(),
         )
 
     def configured_jwt_secret(self) -> str | None:

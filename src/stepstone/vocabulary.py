@@ -15,6 +15,8 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     """Held by a worker; shown as interrupted when its holder is gone (SPEC 3.6)."""
     WAITING = "waiting"
+    """Parked on a long sleep, an event or an approval (SPEC 3.12): held by no worker,
+    queued again when its time comes or what it waits for arrives."""
     PAUSED = "paused"
     COMPLETED = "completed"
     FAILED = "failed"
@@ -64,6 +66,14 @@ class EventType(StrEnum):
     FORK_CREATED = "fork_created"
     """On a fork's origin: a run was forked from this one (the origin is otherwise
     untouched)."""
+    WORKFLOW_WAITING = "workflow_waiting"
+    """The run parked on its ``step_key``: the message says what for and until when."""
+    WORKFLOW_WOKEN = "workflow_woken"
+    """A parked run was queued again: what it waited for arrived, or its time came."""
+    EVENT_RECEIVED = "event_received"
+    """An event was sent to the run (kept until a wait for its name takes it)."""
+    APPROVAL_DECIDED = "approval_decided"
+    """Someone approved or rejected the approval ``step_key`` waits for."""
     WORKFLOW_COMPLETED = "workflow_completed"
     WORKFLOW_FAILED = "workflow_failed"
     WORKFLOW_PAUSED = "workflow_paused"
@@ -82,7 +92,9 @@ RUN_STATUS_BY_EVENT: dict[EventType, RunStatus] = {
     EventType.WORKFLOW_RESUMED: RunStatus.PENDING,
     EventType.WORKFLOW_RETRIED: RunStatus.PENDING,
     EventType.WORKFLOW_FORKED: RunStatus.PENDING,
+    EventType.WORKFLOW_WOKEN: RunStatus.PENDING,
     EventType.WORKFLOW_STARTED: RunStatus.RUNNING,
+    EventType.WORKFLOW_WAITING: RunStatus.WAITING,
     EventType.WORKFLOW_COMPLETED: RunStatus.COMPLETED,
     EventType.WORKFLOW_FAILED: RunStatus.FAILED,
     EventType.WORKFLOW_PAUSED: RunStatus.PAUSED,
@@ -91,6 +103,8 @@ RUN_STATUS_BY_EVENT: dict[EventType, RunStatus] = {
 """The event written in the same transaction as each change of a run's status."""
 
 OUTCOME_EVENTS: dict[RunStatus, EventType] = {
-    status: event for event, status in RUN_STATUS_BY_EVENT.items() if status in SETTLED_RUN_STATUSES
+    status: event
+    for event, status in RUN_STATUS_BY_EVENT.items()
+    if status in SETTLED_RUN_STATUSES | {RunStatus.WAITING}
 }
 """The event that records how an execution ended."""

@@ -29,7 +29,6 @@ from stepstone.live.messages import LiveMessage
 from stepstone.services.projects import sync_all_definitions
 from stepstone.settings import Settings
 from stepstone.store.database import Database
-from stepstone.worker.worker import Worker
 
 API_VERSION = "0.1.0"
 
@@ -76,21 +75,7 @@ def create_app(
     database = db or settings.open_database()
     bus = EventBus()
     feed = ChangeFeed(database, bus, poll_seconds=settings.live_poll_seconds)
-    worker = (
-        Worker(
-            database,
-            concurrency=settings.worker_concurrency,
-            lease_seconds=settings.lease_seconds,
-            poll_seconds=settings.poll_seconds,
-            auto_resume=settings.auto_resume,
-            auto_resume_limit=settings.auto_resume_limit,
-            on_change=feed.wake,
-            artifacts_dir=settings.artifacts_dir,
-            agent_commands=settings.agent_commands(),
-        )
-        if with_worker
-        else None
-    )
+    worker = settings.worker(database, on_change=feed.wake) if with_worker else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

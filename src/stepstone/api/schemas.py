@@ -123,6 +123,27 @@ class RetryRequest(RequestBody):
     )
 
 
+class EventSend(RequestBody):
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        description="The event's name, as the workflow's wait_for_event names it.",
+    )
+    data: Any = Field(default=None, description="What the wait returns (any JSON).")
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The sender's id for this event: sending the same id again changes nothing.",
+    )
+
+
+class ApprovalDecision(RequestBody):
+    approved: bool
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
 class ForkRequest(RequestBody):
     from_step: str | None = Field(
         default=None,

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from stepstone.cli import db, processes, projects, runs, users
+from stepstone.cli import db, processes, projects, runs, users, waits
 from stepstone.cli.common import err_console
 from stepstone.errors import StepstoneError
 
@@ -48,6 +48,8 @@ for command in (
     runs.fork,
     runs.pause,
     runs.cancel,
+    waits.send,
+    waits.approve,
     runs.logs,
 ):
     app.command(command.__name__)(command)

@@ -44,14 +44,4 @@ def print_json(value: Any) -> None:
 
 
 def make_worker(db: Database, concurrency: int | None = None) -> Worker:
-    configured = settings()
-    return Worker(
-        db,
-        concurrency=concurrency or configured.worker_concurrency,
-        lease_seconds=configured.lease_seconds,
-        poll_seconds=configured.poll_seconds,
-        auto_resume=configured.auto_resume,
-        auto_resume_limit=configured.auto_resume_limit,
-        artifacts_dir=configured.artifacts_dir,
-        agent_commands=configured.agent_commands(),
-    )
+    return settings().worker(db, concurrency=concurrency)

@@ -18,6 +18,7 @@ from stepstone.steps.agents import AgentCall, AgentResult, adapter_for
 from stepstone.steps.artifact import ArtifactInfo
 from stepstone.steps.cli import CliResult, run_command
 from stepstone.steps.git import GitResult
+from stepstone.steps.waits import Approval, checked_event_name
 from stepstone.store.redaction import secret_values
 
 if TYPE_CHECKING:
@@ -230,8 +231,45 @@ class StepApi:
         return AgentResult(**output)
 
     async def sleep(self, step_id: str, seconds: float) -> None:
-        """A durable sleep: after a crash and resume it sleeps only what is left."""
+        """A durable sleep: after a crash and resume it sleeps only what is left. A long one
+        (over 30 s by default) parks the run: no worker holds it until it is due."""
         await self._execution.run_sleep(step_id, seconds)
+
+    async def wait_for_event(
+        self,
+        step_id: str,
+        *,
+        event: str,
+        timeout: float | None = None,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+    ) -> Any:
+        """Wait for the event ``event`` sent to this run (``stepstone send``, ``POST
+        /api/workflows/{id}/events``) and return its data; one sent before the wait is taken
+        at once. The run parks meanwhile. Raises EventTimeout when nothing arrives within
+        ``timeout`` seconds."""
+        checked_event_name(event)
+        return await self._execution.run_wait(
+            step_id,
+            "event",
+            event=event,
+            timeout=timeout,
+            retries=retries,
+            retry_backoff=retry_backoff,
+        )
+
+    async def approval(
+        self, step_id: str, *, prompt: str, timeout: float | None = None
+    ) -> Approval:
+        """Ask a person to approve or reject (the run page's card, ``stepstone approve``);
+        the run parks until they decide. Raises EventTimeout when nobody decides within
+        ``timeout`` seconds."""
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidInput("an approval needs a prompt= saying what to decide")
+        decision = await self._execution.run_wait(
+            step_id, "approval", prompt=prompt, timeout=timeout
+        )
+        return Approval(**decision)
 
     async def artifact(
         self,

@@ -20,6 +20,7 @@ from stepstone.engine.keys import StepKeys
 from stepstone.engine.results import decode_result, encode_result
 from stepstone.errors import (
     BudgetExceeded,
+    EventTimeout,
     InvalidInput,
     LeaseLost,
     ResultNotSerializable,
@@ -35,14 +36,23 @@ from stepstone.steps.cli import LineSink
 from stepstone.steps.processes import ProcessGroup
 from stepstone.steps.workspace import WorkspaceSpec
 from stepstone.store.journal import JournalWriter, LogLine, StepRecord
+from stepstone.store.waiting import WaitingFor, approval_name
 from stepstone.vocabulary import EventType, RunStatus, StepStatus
 
 LOG_FLUSH_SECONDS = 0.2
 CLEANUP_TIMEOUT_SECONDS = 300.0
 LOG_BUFFER_LIMIT = 100_000
+PARK_AFTER_SECONDS = 30.0
+"""A durable sleep with more than this left parks the run instead of holding its worker
+(the default of ``Settings.park_after_seconds``)."""
 log = logging.getLogger(__name__)
 OutcomeStatus = Literal[
-    RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.PAUSED, RunStatus.CANCELLED, "lease_lost"
+    RunStatus.COMPLETED,
+    RunStatus.FAILED,
+    RunStatus.PAUSED,
+    RunStatus.CANCELLED,
+    RunStatus.WAITING,
+    "lease_lost",
 ]
 """How an execution ended: the run's new status, or ``lease_lost`` (nothing to write)."""
 WORKSPACE_RELEASING_OUTCOMES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
@@ -61,11 +71,22 @@ _current_attempt: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one execution of a run ended."""
+    """How one execution of a run ended (``waiting``: parked, on ``waiting_for``)."""
 
     status: OutcomeStatus
     result: str | None = None
     error: str | None = None
+    waiting_for: WaitingFor | None = None
+
+
+class RunParked(BaseException):
+    """Raised by a step that parks the run (SPEC 3.12): the execution ends, ``waiting``.
+    A ``BaseException``, like a task's cancellation, so that workflow code catching
+    ``Exception`` around the step does not swallow it."""
+
+    def __init__(self, waiting_for: WaitingFor) -> None:
+        super().__init__(waiting_for["step_key"])
+        self.waiting_for = waiting_for
 
 
 @dataclass(frozen=True)
@@ -99,8 +120,11 @@ class RunExecution:
         lease_token: str,
         artifacts_dir: Path | None = None,
         agent_commands: Mapping[str, Sequence[str]] | None = None,
+        park_after_seconds: float = PARK_AFTER_SECONDS,
     ) -> None:
         self.run_info = run_info
+        # A durable sleep with more than this left parks the run.
+        self.park_after_seconds = park_after_seconds
         # Where runs' artifacts are kept (``<dir>/<run id>/``); None: this worker keeps none.
         self.artifacts_dir = artifacts_dir
         # The command line of each coding agent (default: its name, found on PATH).
@@ -147,6 +171,8 @@ class RunExecution:
                 await self._set_up_workspace()
                 value = await self._definition(Context(self, self._args))
             return Outcome(RunStatus.COMPLETED, result=encode_result("(workflow result)", value))
+        except RunParked as parked:
+            return Outcome(RunStatus.WAITING, waiting_for=parked.waiting_for)
         except RunPaused:
             return Outcome(RunStatus.PAUSED)
         except RunCancelled:
@@ -270,15 +296,133 @@ class RunExecution:
         )
 
     async def run_sleep(self, step_id: str, seconds: float) -> None:
+        """A durable sleep: with more than ``park_after_seconds`` left, the run parks until
+        its end; a shorter one sleeps here."""
+        key = self._keys.next(step_id, _current_phase.get())
+        record = self._records.get(key)
+        if record is None or record.status != StepStatus.COMPLETED:
+            wake_at = time.time() + seconds
+            if record is not None and record.wake_at is not None:
+                wake_at = record.wake_at  # an earlier execution began this sleep
+            if wake_at - time.time() > self.park_after_seconds:
+                self._unreplayed = 0
+                waiting = WaitingFor(
+                    kind="sleep", step_key=key, until=wake_at, event=None, prompt=None
+                )
+                await self._look(key, step_id, record, waiting, inbox=None)
+                raise RunParked(waiting)
+
         async def sleep_until_wake(record: StepRecord) -> None:
             remaining = (record.wake_at or 0.0) - time.time()
             if remaining > 0:
                 await asyncio.sleep(remaining)
 
-        await self._step(step_id, "sleep", sleep_until_wake, wake_after_seconds=seconds)
+        await self._step_at(key, step_id, "sleep", sleep_until_wake, wake_after_seconds=seconds)
+
+    async def run_wait(
+        self,
+        step_id: str,
+        kind: Literal["event", "approval"],
+        *,
+        event: str | None = None,
+        prompt: str | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+    ) -> Any:
+        """A wait for an event or an approval decision (SPEC 3.12): its data once it is in
+        the run's inbox; until then the run parks. With ``timeout``, a wait that ends with
+        nothing fails (and is retried, waiting again, while ``retries`` last)."""
+        key = self._keys.next(step_id, _current_phase.get())
+        record = self._records.get(key)
+        if record is not None and record.status == StepStatus.COMPLETED:
+            self._unreplayed -= 1
+            return decode_result(record.output)
+        self._unreplayed = 0
+        inbox = event if kind == "event" else approval_name(key)
+        for attempt_index in range(retries + 1):
+            until = None if timeout is None else time.time() + timeout
+            if attempt_index == 0 and record is not None and record.status != StepStatus.FAILED:
+                until = record.wake_at  # an earlier execution began this wait
+            waiting = WaitingFor(kind=kind, step_key=key, until=until, event=event, prompt=prompt)
+            record = await self._look(key, step_id, record, waiting, inbox=inbox)
+            if record.status == StepStatus.COMPLETED:
+                return decode_result(record.output)
+            if until is None or time.time() < until:
+                raise RunParked(waiting)
+            record, attempt_id = await self._start_attempt(key, step_id, kind, record, None)
+            what = f"event {event!r}" if kind == "event" else "decision"
+            error = f"no {what} arrived within {timeout:g} s"
+            final = attempt_index == retries
+            await self._record_attempt(record, attempt_id, AttemptResult(error=error), final=final)
+            if final:
+                await self._event(EventType.STEP_FAILED, error, step_key=key)
+                raise EventTimeout(key, error)
+            await asyncio.sleep(retry_backoff * 2**attempt_index)
+        raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    async def _look(
+        self,
+        key: str,
+        step_id: str,
+        record: StepRecord | None,
+        waiting: WaitingFor,
+        *,
+        inbox: str | None,
+    ) -> StepRecord:
+        """Record the step ``waiting`` and take what its inbox holds for it, if anything."""
+        self._raise_if_interrupted()
+        run_id, lease_token, phase = self.run_info.id, self._lease_token, _current_phase.get()
+        flags, looked = await self._journal.call(
+            lambda j: j.wait_step(
+                run_id=run_id,
+                lease_token=lease_token,
+                key=key,
+                name=step_id,
+                phase=phase,
+                kind=waiting["kind"],
+                record=record,
+                wake_at=waiting["until"],
+                inbox=inbox,
+            )
+        )
+        self.cancel_requested |= flags.cancel_requested
+        self.pause_requested |= flags.pause_requested
+        self._raise_if_interrupted()
+        assert looked is not None
+        self._records[key] = looked
+        return looked
 
     async def _step(
         self,
+        step_id: str,
+        kind: str,
+        action: Callable[[StepRecord], Awaitable[Any]],
+        *,
+        retries: int = 0,
+        retry_backoff: float = 1.0,
+        timeout: float | None = None,
+        rerun: bool = False,
+        even_if_interrupted: bool = False,
+    ) -> Any:
+        """A step (``rerun``: even one that completed before; ``even_if_interrupted``: even
+        when a pause or cancel is due, as cleanups are)."""
+        key = self._keys.next(step_id, _current_phase.get())
+        return await self._step_at(
+            key,
+            step_id,
+            kind,
+            action,
+            retries=retries,
+            retry_backoff=retry_backoff,
+            timeout=timeout,
+            rerun=rerun,
+            even_if_interrupted=even_if_interrupted,
+        )
+
+    async def _step_at(
+        self,
+        key: str,
         step_id: str,
         kind: str,
         action: Callable[[StepRecord], Awaitable[Any]],
@@ -290,9 +434,7 @@ class RunExecution:
         rerun: bool = False,
         even_if_interrupted: bool = False,
     ) -> Any:
-        """A step (``rerun``: even one that completed before; ``even_if_interrupted``: even
-        when a pause or cancel is due, as cleanups are)."""
-        key = self._keys.next(step_id, _current_phase.get())
+        """The step ``key`` (see :meth:`_step`)."""
         record = self._records.get(key)
         if record is not None and record.status == StepStatus.COMPLETED and not rerun:
             self._unreplayed -= 1
@@ -326,13 +468,15 @@ class RunExecution:
         if not even_if_interrupted:
             self._raise_if_interrupted()
         wake_at = None if wake_after_seconds is None else time.time() + wake_after_seconds
+        # Read here: the journal may call this on its own thread, where the phase is unset.
+        phase = _current_phase.get()
         flags, started, attempt_id = await self._journal.call(
             lambda j: j.start_attempt(
                 run_id=self.run_info.id,
                 lease_token=self._lease_token,
                 key=key,
                 name=step_id,
-                phase=_current_phase.get(),
+                phase=phase,
                 kind=kind,
                 record=record,
                 wake_at=wake_at,
@@ -560,13 +704,14 @@ class RunExecution:
         step_key: str | None = None,
         dedupe_key: str | None = None,
     ) -> None:
+        phase = phase or _current_phase.get()  # here: the journal may call on its thread
         await self._journal.call(
             lambda j: j.add_event(
                 run_id=self.run_info.id,
                 lease_token=self._lease_token,
                 type=type,
                 message=message,
-                phase=phase or _current_phase.get(),
+                phase=phase,
                 step_key=step_key,
                 dedupe_key=dedupe_key,
             )

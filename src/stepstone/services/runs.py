@@ -23,7 +23,7 @@ from stepstone.services.projects import (
 )
 from stepstone.services.workspaces import plan_workspace
 from stepstone.steps.artifact import remove_run_folder
-from stepstone.store import leases, secret_args
+from stepstone.store import leases, secret_args, waiting
 from stepstone.store import projects as project_store
 from stepstone.store import runs as store
 from stepstone.store.database import Database
@@ -314,17 +314,18 @@ def resume_run(
 
 
 def pause_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
-    """Pause at the next step boundary: a live run is asked to, a queued or interrupted one
-    is paused at once."""
+    """Pause at the next step boundary: a live run is asked to, a queued, interrupted or
+    waiting one is paused at once (a resume then waits again)."""
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
-        if run["status"] not in (RunStatus.PENDING, RunStatus.RUNNING):
+        if run["status"] not in (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.WAITING):
             raise NotResumable(f"run {run['id']} is {run['status']}; only active runs pause")
         if is_live(run):
             store.update_run_txn(conn, run["id"], pause_requested=True)
             store.add_event_txn(conn, run["id"], EventType.PAUSE_REQUESTED)
         else:
             store.reset_running_steps_txn(conn, run["id"])
+            waiting.unpark_txn(conn, run["id"])
             store.update_run_txn(
                 conn, run["id"], status=RunStatus.PAUSED, paused_at=time.time(), **leases.NO_LEASE
             )
@@ -351,6 +352,8 @@ def cancel_run(db: Database, run_id: str, *, user_id: str | None = None) -> Run:
                 cancelled_at=now,
                 completed_at=now,
                 current_phase=None,
+                waiting_for=None,
+                wake_at=None,
                 **leases.NO_LEASE,
             )
             store.cancel_unfinished_steps_txn(conn, run["id"])

@@ -162,6 +162,71 @@ class Journal:
             ).fetchone()[0]
         return flags, record, int(attempt_id)
 
+    def wait_step(
+        self,
+        *,
+        run_id: str,
+        lease_token: str,
+        key: str,
+        name: str,
+        phase: str | None,
+        kind: str,
+        record: StepRecord | None,
+        wake_at: float | None,
+        inbox: str | None,
+    ) -> tuple[RunFlags, StepRecord | None]:
+        """A waiting step's look (SPEC 3.12), in one durable transaction: the step is
+        ``waiting`` until ``wake_at``; when the run's inbox holds an event named ``inbox``
+        not yet consumed, the oldest is consumed and the step completes with its data as
+        output (one completed attempt). Returns the run's control flags and the record
+        (completed, or waiting); nothing is written when a pause or cancel is requested."""
+        with self._transaction(durable=True) as (cur, now):
+            flags = self._fence(cur, run_id, lease_token)
+            if flags.pause_requested or flags.cancel_requested:
+                return flags, record
+            if record is None:
+                step_id = cur.execute(
+                    "INSERT INTO workflow_steps (run_id, key, name, phase, kind, status, attempt,"
+                    " wake_at, started_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, 'waiting', 0, ?, ?, ?) RETURNING id",
+                    (run_id, key, name, phase, kind, wake_at, now, now),
+                ).fetchone()[0]
+                record = StepRecord(step_id, "waiting", 0, None, wake_at)
+            else:
+                record.status, record.wake_at = "waiting", wake_at
+                cur.execute(
+                    "UPDATE workflow_steps SET status='waiting', name=?, phase=?, kind=?,"
+                    " wake_at=?, started_at=COALESCE(started_at, ?), completed_at=NULL,"
+                    " updated_at=? WHERE id=?",
+                    (name, phase, kind, wake_at, now, now, record.id),
+                )
+            if inbox is None:
+                return flags, record
+            event = cur.execute(
+                "SELECT id, data FROM run_inbox WHERE run_id=? AND name=?"
+                " AND consumed_at IS NULL ORDER BY id LIMIT 1",
+                (run_id, inbox),
+            ).fetchone()
+            if event is None:
+                return flags, record
+            cur.execute(
+                "UPDATE run_inbox SET consumed_step=?, consumed_at=? WHERE id=?",
+                (key, now, event[0]),
+            )
+            record.attempt += 1
+            record.status, record.output = "completed", self.redactor.text(event[1])
+            cur.execute(
+                "UPDATE workflow_steps SET status='completed', attempt=?, output=?,"
+                " error_message=NULL, completed_at=?, updated_at=? WHERE id=?",
+                (record.attempt, record.output, now, now, record.id),
+            )
+            cur.execute(
+                "INSERT INTO step_attempts (step_id, attempt, status, started_at, completed_at)"
+                " VALUES (?, ?, 'completed', ?, ?)",
+                (record.id, record.attempt, now, now),
+            )
+        return flags, record
+
     def complete_attempt(
         self, *, run_id: str, lease_token: str, record: StepRecord, attempt_id: int, output: str
     ) -> None:

@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -137,6 +137,18 @@ class ForkedFrom(TypedDict):
     step_key: str | None
 
 
+class WaitingFor(TypedDict):
+    """What a waiting run waits for (SPEC 3.12): a ``sleep`` to end, an ``event`` (named
+    ``event``) or an ``approval`` (asking ``prompt``), on the step ``step_key``; ``until``
+    when the sleep ends or the wait gives up (None: no limit)."""
+
+    kind: Literal["sleep", "event", "approval"]
+    step_key: str
+    until: str | None
+    event: str | None
+    prompt: str | None
+
+
 class Fork(TypedDict):
     """A run forked from this one."""
 
@@ -172,6 +184,7 @@ class RunSummary(TypedDict):
     budget_tokens: int | None
     pr_url: str | None
     forked_from: ForkedFrom | None
+    waiting_for: WaitingFor | None
     created_at: str | None
     started_at: str | None
     completed_at: str | None
@@ -314,6 +327,19 @@ def event_record(event: Row) -> Event:
     }
 
 
+def _waiting_for(run: Row) -> WaitingFor | None:
+    if run["status"] != RunStatus.WAITING or run["waiting_for"] is None:
+        return None
+    waits = json.loads(run["waiting_for"])
+    return {
+        "kind": waits["kind"],
+        "step_key": waits["step_key"],
+        "until": iso(waits["until"]),
+        "event": waits["event"],
+        "prompt": waits["prompt"],
+    }
+
+
 def run_summary_record(run: Row) -> RunSummary:
     """A run without its steps and events (listings)."""
     return {
@@ -347,6 +373,7 @@ def run_summary_record(run: Row) -> RunSummary:
             if run["forked_from_run_id"] is None
             else {"run_id": run["forked_from_run_id"], "step_key": run["forked_from_step"]}
         ),
+        "waiting_for": _waiting_for(run),
         "created_at": iso(run["created_at"]),
         "started_at": iso(run["started_at"]),
         "completed_at": iso(run["completed_at"]),

@@ -292,7 +292,10 @@ def cancel_unfinished_steps_txn(conn: Connection, run_id: str) -> None:
     )
     conn.execute(
         update(workflow_steps)
-        .where(workflow_steps.c.run_id == run_id, workflow_steps.c.status == StepStatus.PENDING)
+        .where(
+            workflow_steps.c.run_id == run_id,
+            workflow_steps.c.status.in_((StepStatus.PENDING, StepStatus.WAITING)),
+        )
         .values(status=StepStatus.CANCELLED, completed_at=time.time(), updated_at=time.time())
     )
 

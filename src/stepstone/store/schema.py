@@ -128,6 +128,11 @@ workflow_runs = Table(
     # a fork outlives its origin.
     Column("forked_from_run_id", ID, nullable=True),
     Column("forked_from_step", String(200), nullable=True),
+    # A parked run (SPEC 3.12): what it waits for (JSON: kind, step_key, until, event,
+    # prompt), and when it is due to be woken (a sleep's end, a wait's timeout); both are
+    # cleared when it is queued again. Only waiting runs have a wake time.
+    Column("waiting_for", Text, nullable=True),
+    Column("wake_at", Float, nullable=True),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires_at", Float, nullable=True),
     Column("owner_host", String(255), nullable=True),
@@ -149,6 +154,7 @@ workflow_runs = Table(
     Index("ix_workflow_runs_lease_owner", "lease_owner"),
     Index("ix_workflow_runs_updated_at", "updated_at"),
     Index("ix_workflow_runs_forked_from", "forked_from_run_id"),
+    Index("ix_workflow_runs_wake_at", "wake_at"),
 )
 
 workflow_steps = Table(
@@ -225,6 +231,26 @@ run_events = Table(
     Index("ix_run_events_run", "run_id", "id"),
     Index("ix_run_events_change_tx", "change_tx"),
     UniqueConstraint("run_id", "dedupe_key", name="uq_run_events_run_id_dedupe_key"),
+)
+
+run_inbox = Table(
+    "run_inbox",
+    metadata,
+    # Events sent to a run and approval decisions (SPEC 3.12), kept until a waiting step
+    # consumes them: the first wait for that name takes the oldest one not yet taken.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False),
+    # An event's name; an approval decision's is ``approval:<step key>`` (a name no sender
+    # can give: event names have no colon).
+    Column("name", String(200), nullable=False),
+    Column("data", Text, nullable=False),
+    # The sender's id for the event: the same id sent twice is delivered once.
+    Column("event_id", String(200), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("consumed_step", String(200), nullable=True),
+    Column("consumed_at", Float, nullable=True),
+    UniqueConstraint("run_id", "event_id"),
+    Index("ix_run_inbox_run_name", "run_id", "name", "id"),
 )
 
 step_logs = Table(

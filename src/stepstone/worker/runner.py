@@ -14,7 +14,7 @@ from stepstone.engine.context import RunInfo
 from stepstone.engine.executor import Outcome, RunExecution
 from stepstone.engine.loader import load_definition
 from stepstone.steps.processes import ProcessGroup, end_left_over
-from stepstone.store import leases
+from stepstone.store import leases, waiting
 from stepstone.store import runs as run_store
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
@@ -31,9 +31,11 @@ def prepare_execution(
     lease_token: str,
     artifacts_dir: Path | None = None,
     agent_commands: Mapping[str, Sequence[str]] | None = None,
+    park_after_seconds: float | None = None,
 ) -> RunExecution:
     """Read the run and build its execution (saving artifacts under ``artifacts_dir``,
-    starting agents with ``agent_commands``); raises InvalidInput if its secret args cannot
+    starting agents with ``agent_commands``, parking sleeps longer than
+    ``park_after_seconds``); raises InvalidInput if its secret args cannot
     be opened or its code cannot load."""
     with db.read() as conn:
         run = run_store.get_run_to_execute_txn(conn, run_id)
@@ -51,6 +53,7 @@ def prepare_execution(
         lease_token=lease_token,
         artifacts_dir=artifacts_dir,
         agent_commands=agent_commands,
+        **({} if park_after_seconds is None else {"park_after_seconds": park_after_seconds}),
     )
 
 
@@ -100,6 +103,12 @@ def record_outcome(
     with db.transaction() as conn:
         if not leases.release_run_txn(conn, run_id, lease_token, **values):
             return False
+        if status == RunStatus.WAITING:
+            assert outcome.waiting_for is not None
+            # Steps of other branches that were running start again when it wakes.
+            run_store.reset_running_steps_txn(conn, run_id)
+            waiting.park_txn(conn, run_id, outcome.waiting_for)
+            return True
         if status == RunStatus.CANCELLED:
             run_store.cancel_unfinished_steps_txn(conn, run_id)
         elif status == RunStatus.PAUSED:

@@ -9,6 +9,7 @@ expired and the run was resumed, even into this same worker) can never write aga
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -23,9 +24,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from stepstone.engine.executor import Outcome, RunExecution, describe_exception
+from stepstone.engine.executor import PARK_AFTER_SECONDS, Outcome, RunExecution, describe_exception
 from stepstone.errors import DatabaseBusy, InvalidInput
-from stepstone.store import leases, recovery
+from stepstone.store import leases, recovery, waiting
 from stepstone.store.database import Database
 from stepstone.store.journal import JournalWriter
 from stepstone.store.redaction import Redactor
@@ -38,11 +39,15 @@ T = TypeVar("T")
 CONTROL_THREADS = 2
 CLAIM_BATCH = 16
 """At most this many queued runs are taken in one claim transaction (one per free slot)."""
-RECOVERY_INTERVAL_SECONDS = 1.0
-"""How often a serving worker looks for interrupted runs to resume without a click."""
+TIMER_SECONDS = 1.0
+"""How often a serving worker looks for interrupted runs to resume without a click, and at
+most how long it sleeps before it looks for parked runs that are due (it wakes earlier when
+the next one is due sooner, or when it parks a run itself)."""
 RECOVERY_BATCH = 16
 """At most this many runs are resumed by one look (the rest at the next): the control
 threads also renew leases."""
+WAKE_BATCH = 64
+"""At most this many parked runs are queued again by one look (the rest right after)."""
 
 
 @dataclass
@@ -66,6 +71,8 @@ class Worker:
     ``auto_resume``): SPEC 3.13, done by :meth:`serve`."""
     auto_resume_limit: int = recovery.AUTO_RESUME_LIMIT
     """Automatic resumes of a run in a row without a step completing, before giving up."""
+    park_after_seconds: float = PARK_AFTER_SECONDS
+    """A durable sleep with more than this left parks its run (SPEC 3.12)."""
     identity: WorkerIdentity = field(default_factory=WorkerIdentity)
     on_change: Callable[[], None] | None = None
     """Called in the event loop after this worker wrote to the journal (wakes the feed)."""
@@ -83,6 +90,7 @@ class Worker:
         self._held: dict[str, _Held] = {}
         self._claims = itertools.count(1)
         self._wake = asyncio.Event()
+        self._parked = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
         # Claims, heartbeats and outcomes get threads of their own: the default pool runs
         # the workflows' sync steps, and a busy one must not starve the heartbeat.
@@ -100,7 +108,7 @@ class Worker:
         """Claim and execute queued runs until ``stop`` is set; then end running steps and
         leave their runs resumable."""
         control = asyncio.create_task(self._control_loop())
-        recovering = asyncio.create_task(self._recovery_loop())
+        recovering = asyncio.create_task(self._timer_loop())
         executing: set[asyncio.Task[None]] = set()
         try:
             while await self._acquire_slot(stop):
@@ -270,6 +278,8 @@ class Worker:
             raise
         finally:
             self._held.pop(held.lease_token, None)
+        if outcome.status == RunStatus.WAITING:
+            self._parked.set()  # its wake time may come before the timer's next look
         if self.on_change is not None:
             self.on_change()
         return outcome
@@ -291,6 +301,7 @@ class Worker:
                 held.lease_token,
                 self.artifacts_dir,
                 self.agent_commands,
+                self.park_after_seconds,
             )
         except InvalidInput as exc:
             return Outcome(RunStatus.FAILED, error=describe_exception(exc))
@@ -335,20 +346,45 @@ class Worker:
                     if held.task is not None:
                         held.task.cancel()
 
-    async def _recovery_loop(self) -> None:
-        """Automatic recovery (SPEC 3.13): resume the interrupted runs it may, then wake the
-        claim loop to take them."""
+    async def _timer_loop(self) -> None:
+        """Queue again the parked runs that are due (SPEC 3.12) and resume the interrupted
+        runs automatic recovery may (3.13); then wake the claim loop to take them."""
+        recovered_at = -math.inf
         while True:
+            queued, next_wake_at = 0, None
             try:
-                resumed = await self._in_thread(self._recover)
+                queued, next_wake_at = await self._in_thread(self._wake_due)
+                if time.monotonic() - recovered_at >= TIMER_SECONDS:
+                    recovered_at = time.monotonic()
+                    queued += await self._in_thread(self._recover)
             except Exception:
-                log.exception("looking for interrupted runs to resume failed; retrying")
-                resumed = 0
-            if resumed:
+                log.exception("looking for due or interrupted runs failed; retrying")
+            if queued:
                 self.wake()
                 if self.on_change is not None:
                     self.on_change()
-            await asyncio.sleep(RECOVERY_INTERVAL_SECONDS)
+            await self._sleep_until(next_wake_at)
+
+    async def _sleep_until(self, wake_at: float | None) -> None:
+        """Until ``wake_at`` (at most ``TIMER_SECONDS``), or until this worker parks a run."""
+        seconds = TIMER_SECONDS if wake_at is None else wake_at - time.time()
+        self._parked.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._parked.wait(), max(0.0, min(seconds, TIMER_SECONDS)))
+
+    def _wake_due(self) -> tuple[int, float | None]:
+        """Queue the parked runs whose time came; how many, and when the next is due."""
+        queued = 0
+        while True:
+            with self.db.read() as conn:
+                next_wake_at = waiting.next_wake_at_txn(conn)
+            if next_wake_at is None or next_wake_at > time.time():
+                return queued, next_wake_at
+            with self.db.transaction() as conn:
+                woken = waiting.wake_due_runs_txn(conn, now=time.time(), limit=WAKE_BATCH)
+            if not woken:  # another worker is waking them
+                return queued, None
+            queued += len(woken)
 
     def _recover(self) -> int:
         with self.db.read() as conn:

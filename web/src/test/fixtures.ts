@@ -62,6 +62,7 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     budget_tokens: null,
     pr_url: null,
     forked_from: null,
+    waiting_for: null,
     created_at: "2026-11-30T10:00:00Z",
     started_at: "2026-11-30T10:00:00Z",
     completed_at: null,

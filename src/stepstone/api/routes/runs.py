@@ -1,5 +1,5 @@
 """Runs (``/api/workflows``): start, list, show, resume, retry, fork, pause, cancel, delete,
-logs."""
+events and approvals, logs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from fastapi.responses import FileResponse
 from stepstone.api.auth import CurrentUser, runs_visible_to
 from stepstone.api.run_cache import json_bytes
 from stepstone.api.schemas import (
+    ApprovalDecision,
+    EventSend,
     ForkRequest,
     ResumeRequest,
     RetryRequest,
@@ -21,7 +23,7 @@ from stepstone.api.schemas import (
 )
 from stepstone.errors import InvalidInput
 from stepstone.services import artifacts as artifact_services
-from stepstone.services import reruns
+from stepstone.services import reruns, waits
 from stepstone.services import runs as services
 from stepstone.services.projects import get_project_by_id
 from stepstone.store.records import Artifact, LogLine, Run
@@ -140,6 +142,49 @@ def fork_run(
         None if body is None else body.from_step,
         user_id=runs_visible_to(user),
         owner_id=user["id"],
+    )
+    return _changed(request, run)
+
+
+@router.post(
+    "/{run_id}/events",
+    response_model=waits.EventDelivery,
+    status_code=202,
+    responses=error_responses(400, 403, 404),
+)
+def send_event(
+    run_id: str, body: EventSend, request: Request, user: CurrentUser
+) -> waits.EventDelivery:
+    """Send the run an event: a step waiting for its name gets its data, else it is kept for
+    the first wait for it. The same ``id`` sent twice is delivered once."""
+    delivery = waits.send_event(
+        request.app.state.db,
+        run_id,
+        body.name,
+        body.data,
+        event_id=body.id,
+        user_id=runs_visible_to(user),
+    )
+    if delivery["woke"]:
+        request.app.state.wake()
+    return delivery
+
+
+@router.post(
+    "/{run_id}/approvals/{step_key}", response_model=Run, responses=error_responses(400, 403, 404)
+)
+def decide_approval(
+    run_id: str, step_key: str, body: ApprovalDecision, request: Request, user: CurrentUser
+) -> Run:
+    """Approve or reject the approval the run waits for on ``step_key``; the run goes on."""
+    run = waits.decide_approval(
+        request.app.state.db,
+        run_id,
+        step_key,
+        approved=body.approved,
+        comment=body.comment,
+        by=user["email"],
+        user_id=runs_visible_to(user),
     )
     return _changed(request, run)
 

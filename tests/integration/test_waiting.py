@@ -1,0 +1,289 @@
+"""Waiting without holding a worker (SPEC 3.12): a long durable sleep, a wait for an event
+and an approval park the run (``waiting``, no lease, no worker slot); an event, a decision
+or the wake time queues it again, and it goes on from the waiting step."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+
+import pytest
+from sqlalchemy import update
+
+from stepstone.errors import InvalidInput, NotResumable
+from stepstone.services.runs import cancel_run, get_run, pause_run, resume_run, start_run
+from stepstone.services.waits import decide_approval, send_event
+from stepstone.store.database import Database
+from stepstone.store.schema import workflow_runs, workflow_steps
+from tests.helpers import Project, serving, wait_until
+
+FLOWS = """
+@workflow(id="ci")
+async def ci(ctx: Context) -> dict:
+    effect("before")
+    await ctx.step.run("build", effect, "build")
+    report = await ctx.step.wait_for_event("ci", event="ci-passed")
+    await ctx.step.run("after", effect, "after")
+    return report
+
+
+@workflow(id="twice")
+async def twice(ctx: Context) -> list:
+    first = await ctx.step.wait_for_event("first", event="ping")
+    second = await ctx.step.wait_for_event("second", event="ping")
+    return [first, second]
+
+
+@workflow(id="impatient")
+async def impatient(ctx: Context) -> str:
+    try:
+        await ctx.step.wait_for_event("ci", event="ci-passed", timeout=0.3)
+    except EventTimeout as exc:
+        effect("gave-up")
+        raise RuntimeError("CI never answered") from exc
+    return "answered"
+
+
+@workflow(id="quick")
+async def quick(ctx: Context) -> str:
+    return await ctx.step.run("only", effect, "quick")
+
+
+@workflow(id="review")
+async def review(ctx: Context) -> dict:
+    decision = await ctx.step.approval("merge", prompt="Merge this?")
+    if decision.approved:
+        await ctx.step.run("merge-it", effect, "merged")
+    else:
+        await ctx.step.run("revise", effect, "revised")
+    return {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
+
+
+@workflow(id="nap")
+async def nap(ctx: Context) -> str:
+    await ctx.step.run("before", effect, "before")
+    await ctx.step.sleep("nap", 600)
+    return await ctx.step.run("after", effect, "after")
+
+
+@workflow(id="short-nap")
+async def short_nap(ctx: Context) -> str:
+    await ctx.step.sleep("nap", 1.0)
+    return await ctx.step.run("after", effect, "after")
+"""
+PRELUDE = "from stepstone import EventTimeout\n"
+
+
+@pytest.fixture
+def project(make_project) -> Project:
+    return make_project(PRELUDE + FLOWS)
+
+
+def run_of(db: Database, run_id: str) -> dict:
+    return get_run(db, run_id)
+
+
+def status_is(db: Database, run_id: str, status: str):
+    return lambda: run_of(db, run_id)["status"] == status
+
+
+async def test_a_run_waiting_for_an_event_holds_no_worker_and_goes_on_when_it_arrives(
+    db: Database, project: Project
+) -> None:
+    waiting_id = start_run(db, project.id, "ci")["id"]
+    async with serving(db, concurrency=1):
+        await wait_until(status_is(db, waiting_id, "waiting"), what="the run to park")
+        parked = run_of(db, waiting_id)
+        assert parked["waiting_for"] == {
+            "kind": "event",
+            "step_key": "ci",
+            "until": None,
+            "event": "ci-passed",
+            "prompt": None,
+        }
+        assert parked["is_live"] is False
+        assert [(s["key"], s["status"]) for s in parked["steps"]] == [
+            ("build", "completed"),
+            ("ci", "waiting"),
+        ]
+        with db.read() as conn:
+            lease = (
+                conn.execute(workflow_runs.select().where(workflow_runs.c.id == waiting_id))
+                .mappings()
+                .one()
+            )
+        assert lease["lease_owner"] is None
+        assert lease["lease_expires_at"] is None
+
+        # Its worker has one slot, and it is free: other runs complete meanwhile.
+        others = [start_run(db, project.id, "quick")["id"] for _ in range(3)]
+        for other in others:
+            await wait_until(status_is(db, other, "completed"), what="another run to complete")
+        assert run_of(db, waiting_id)["status"] == "waiting"
+
+        delivery = send_event(db, waiting_id, "ci-passed", {"sha": "abc123"}, event_id="e-1")
+        assert delivery == {
+            "run_id": waiting_id,
+            "name": "ci-passed",
+            "id": "e-1",
+            "duplicate": False,
+            "woke": True,
+        }
+        await wait_until(status_is(db, waiting_id, "completed"), what="the run to complete")
+
+    run = run_of(db, waiting_id)
+    assert run["result"] == {"sha": "abc123"}
+    assert run["waiting_for"] is None
+    steps = {s["key"]: s for s in run["steps"]}
+    assert steps["ci"]["output"] == {"sha": "abc123"}
+    assert [a["status"] for a in steps["ci"]["attempts"]] == ["completed"]
+    assert project.count("build") == 1, "the step before the wait is not executed again"
+    assert project.count("after") == 1
+    types = [e["type"] for e in run["events"]]
+    for kind in ("workflow_waiting", "event_received", "workflow_woken"):
+        assert kind in types
+    assert types.index("event_received") < types.index("workflow_woken")
+
+
+async def test_an_event_sent_before_the_wait_is_taken_by_it_and_a_repeated_id_once(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "twice")["id"]
+    first = send_event(db, run_id, "ping", 1, event_id="same")
+    again = send_event(db, run_id, "ping", 1, event_id="same")
+    assert (first["duplicate"], first["woke"]) == (False, False)
+    assert (again["duplicate"], again["woke"]) == (True, False)
+
+    async with serving(db):
+        await wait_until(status_is(db, run_id, "waiting"), what="the second wait to park")
+        run = run_of(db, run_id)
+        assert run["waiting_for"]["step_key"] == "second"
+        assert run["steps"][0]["output"] == 1
+        assert sum(e["type"] == "event_received" for e in run["events"]) == 1
+
+        send_event(db, run_id, "ping", 2)
+        await wait_until(status_is(db, run_id, "completed"), what="the run to complete")
+    assert run_of(db, run_id)["result"] == [1, 2]
+
+
+async def test_a_wait_with_a_timeout_fails_its_step_when_nothing_arrives(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "impatient")["id"]
+    async with serving(db):
+        await wait_until(status_is(db, run_id, "failed"), what="the wait to time out")
+    run = run_of(db, run_id)
+    step = run["steps"][0]
+    assert step["status"] == "failed"
+    assert step["error_message"] == "no event 'ci-passed' arrived within 0.3 s"
+    assert [a["status"] for a in step["attempts"]] == ["failed"]
+    assert project.effects() == ["gave-up"], "the workflow caught EventTimeout"
+    assert "CI never answered" in run["error_message"]
+
+
+async def test_a_rejection_with_a_comment_takes_the_workflows_rejection_branch(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "review")["id"]
+    async with serving(db):
+        await wait_until(status_is(db, run_id, "waiting"), what="the approval to park")
+        assert run_of(db, run_id)["waiting_for"]["prompt"] == "Merge this?"
+        with pytest.raises(NotResumable, match="waits for the approval of step merge"):
+            decide_approval(db, run_id, "other", approved=True, by="ann@example.com")
+
+        decided = decide_approval(
+            db, run_id, "merge", approved=False, comment="needs tests", by="ann@example.com"
+        )
+        assert decided["status"] == "pending"
+        assert decided["events"][-2]["message"] == "rejected by ann@example.com: needs tests"
+        await wait_until(status_is(db, run_id, "completed"), what="the run to complete")
+
+    run = run_of(db, run_id)
+    assert run["result"] == {"approved": False, "by": "ann@example.com", "comment": "needs tests"}
+    assert project.effects() == ["revised"]
+    with pytest.raises(NotResumable, match="not waiting for an approval"):
+        decide_approval(db, run_id, "merge", approved=True, by="ann@example.com")
+
+
+async def test_bad_event_names_are_refused_and_ended_runs_take_no_events(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "quick")["id"]
+    for name in ("approval:merge", "", "with space"):
+        with pytest.raises(InvalidInput, match="event name"):
+            send_event(db, run_id, name)
+    cancel_run(db, run_id)
+    with pytest.raises(NotResumable, match="cancelled"):
+        send_event(db, run_id, "ci-passed")
+
+
+async def test_a_long_sleep_parks_survives_a_worker_restart_and_wakes_on_time(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "nap")["id"]
+    async with serving(db, park_after_seconds=0.5):
+        await wait_until(status_is(db, run_id, "waiting"), what="the sleep to park")
+    parked = run_of(db, run_id)
+    assert parked["waiting_for"]["kind"] == "sleep"
+    assert parked["steps"][1]["status"] == "waiting"
+
+    # Another worker comes and goes: the run stays parked, nobody resumes it.
+    async with serving(db, park_after_seconds=0.5):
+        await asyncio.sleep(1.5)  # more than a look of its timer and its claims
+        assert run_of(db, run_id)["status"] == "waiting"
+
+        # The clock moves on: the sleep is now due in half a second.
+        due = time.time() + 0.5
+        with db.transaction() as conn:
+            conn.execute(
+                update(workflow_runs).where(workflow_runs.c.id == run_id).values(wake_at=due)
+            )
+            conn.execute(
+                update(workflow_steps)
+                .where(workflow_steps.c.run_id == run_id, workflow_steps.c.key == "nap")
+                .values(wake_at=due)
+            )
+        await wait_until(status_is(db, run_id, "completed"), what="the sleep to end")
+
+    run = run_of(db, run_id)
+    nap = run["steps"][1]
+    woke = next(e for e in run["events"] if e["type"] == "workflow_woken")
+    assert "its sleep ended" in woke["message"]
+    completed_at = _epoch(nap["completed_at"])
+    assert due <= completed_at < due + 1.0, "the wake time is honoured within a second"
+    assert project.effects() == ["before", "after"]
+
+
+async def test_a_short_threshold_parks_a_short_sleep_and_its_own_worker_wakes_it_on_time(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "short-nap")["id"]
+    async with serving(db, park_after_seconds=0.2):
+        await wait_until(status_is(db, run_id, "waiting"), what="the sleep to park")
+        until = _epoch(run_of(db, run_id)["waiting_for"]["until"])
+        await wait_until(status_is(db, run_id, "completed"), what="the sleep to end")
+    completed_at = _epoch(run_of(db, run_id)["steps"][0]["completed_at"])
+    assert until <= completed_at < until + 1.0
+
+
+async def test_a_waiting_run_pauses_resumes_into_its_wait_and_cancels(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "ci")["id"]
+    async with serving(db):
+        await wait_until(status_is(db, run_id, "waiting"), what="the run to park")
+        paused = pause_run(db, run_id)
+        assert (paused["status"], paused["waiting_for"]) == ("paused", None)
+        assert paused["steps"][1]["status"] == "pending"
+
+        resume_run(db, run_id)
+        await wait_until(status_is(db, run_id, "waiting"), what="the run to wait again")
+        cancelled = cancel_run(db, run_id)
+    assert cancelled["status"] == "cancelled"
+    assert [s["status"] for s in cancelled["steps"]] == ["completed", "cancelled"]
+    assert project.count("build") == 1
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
