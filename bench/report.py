@@ -7,10 +7,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from bench import api_report, api_throughput_report, login_storm, postgres_report
+from bench import api_report, api_throughput_report, login_storm, parked, postgres_report
 from bench.api_report import ApiResults
 from bench.api_throughput_report import ApiThroughputResults
 from bench.login_storm import LoginStormResults
+from bench.parked import ParkedResults
 from bench.postgres_report import PostgresResults, PostgresSkipped
 from bench.resume import ResumeTiming, resume_table
 from bench.timing import Sample
@@ -47,6 +48,7 @@ class Results:
     api: ApiResults
     login_storm: LoginStormResults
     api_throughput: ApiThroughputResults
+    parked: ParkedResults
     postgres: PostgresResults | PostgresSkipped
     seconds: float
 
@@ -85,6 +87,7 @@ def _summary(results: Results) -> list[str]:
         + api_report.summary_rows(results.api)
         + login_storm.summary_rows(results.login_storm)
         + api_throughput_report.summary_rows(results.api_throughput)
+        + parked.summary_rows(results.parked)
         + postgres_report.summary_rows(results.postgres)
     )
 
@@ -140,6 +143,7 @@ def render(results: Results) -> str:
         *api_report.sections(results.api),
         login_storm.section(results.login_storm),
         api_throughput_report.section(results.api_throughput),
+        parked.section(results.parked),
         postgres_report.section(results.postgres),
     ]
     return "\n".join(line for section in sections for line in section)

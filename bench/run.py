@@ -15,6 +15,7 @@ from bench.engine_steps import measure_noop_step_ms
 from bench.journal_floor import measure_commit_floor
 from bench.login_storm import LoginStormResults, measure_login_storm
 from bench.machine import machine_facts
+from bench.parked import ParkedResults, measure_parked
 from bench.postgres import measure_postgres
 from bench.report import Results, Round, render
 from bench.resume import ResumeTiming, measure_resume
@@ -162,6 +163,16 @@ def measure_throughput() -> ApiThroughputResults:
     return throughput
 
 
+def measure_parked_runs() -> ParkedResults:
+    """Runs parked waiting for events: idle cost and wake-up delay (``parked.py``)."""
+    parked = measure_parked()
+    _progress(
+        f"{parked.runs:,} parked runs: server CPU {parked.idle_cpu_fraction:.2%} idle; "
+        f"woken {parked.wake_p99_ms:.1f} ms p99 after delivery"
+    )
+    return parked
+
+
 def main() -> None:
     """Measure everything, print the report and write it to RESULTS.md."""
     started = time.perf_counter()
@@ -171,6 +182,7 @@ def main() -> None:
     api = measure_api()
     storm = measure_storm()
     throughput = measure_throughput()
+    parked = measure_parked_runs()
     postgres = measure_postgres()
     results = Results(
         facts=facts,
@@ -181,6 +193,7 @@ def main() -> None:
         api=api,
         login_storm=storm,
         api_throughput=throughput,
+        parked=parked,
         postgres=postgres,
         seconds=time.perf_counter() - started,
     )

@@ -5,7 +5,7 @@ a sentinel step that writes ``time.perf_counter()`` to ``mark_file`` when its fu
 and fails while ``fail_flag`` exists, so the run can be failed once and then resumed.
 ``bench-flaky`` is a single step that fails while ``fail_flag`` exists (runs to resume through
 the API). ``bench-ticks`` runs ``steps`` steps that sleep ``pause_seconds`` and return
-``time.time()`` (the WebSocket delay).
+``time.time()`` (the WebSocket delay). ``bench-wait`` parks until the event ``go`` arrives.
 """
 
 from __future__ import annotations
@@ -78,3 +78,9 @@ async def bench_ticks(ctx: Context) -> int:
     for i in range(steps):
         await ctx.step.run(f"t{i}", tick, pause)
     return steps
+
+
+@workflow(id="bench-wait", name="Benchmark: wait for an event")
+async def bench_wait(ctx: Context) -> object:
+    """Park until the event ``go`` is sent (SPEC 3.12); return its data."""
+    return await ctx.step.wait_for_event("wait", event="go")
