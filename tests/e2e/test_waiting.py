@@ -117,6 +117,9 @@ def test_approve_and_send_from_the_cli(home: Path, db: Database, make_project) -
     try:
         review_id = start(api, project, "review")
         wait_for_status(api, review_id, "waiting")
+        shown = run_cli("show", review_id, check=True).stdout
+        assert "step merge asks 'Merge this?'" in shown
+        assert f"decide with `stepstone approve {review_id} [--reject]`" in shown
         approved = run_cli("approve", review_id[:8], "--comment", "ship it", check=True)
         assert approved.stdout.strip() == f"approved: run {review_id} goes on"
         done = wait_for_status(api, review_id, "completed")

@@ -60,6 +60,32 @@ async def review(ctx: Context) -> dict:
     return {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
 
 
+async def slow(name: str) -> str:
+    touch(name + "-started")
+    while not flag("go-on"):
+        await asyncio.sleep(0.02)
+    return effect(name)
+
+
+async def started(name: str) -> bool:
+    while not flag(name + "-started"):
+        await asyncio.sleep(0.02)
+    return True
+
+
+@workflow(id="branches")
+async def branches(ctx: Context) -> list:
+    async def waiter() -> str:
+        await ctx.step.run("seen", started, "slow")  # the other branch's step is running
+        return await ctx.step.wait_for_event("wait", event="go")
+
+    async def branch() -> str:
+        first = await ctx.step.run("slow", slow, "slow")
+        return first + "+" + await ctx.step.run("next", effect, "next")
+
+    return list(await asyncio.gather(waiter(), branch()))
+
+
 @workflow(id="nap")
 async def nap(ctx: Context) -> str:
     await ctx.step.run("before", effect, "before")
@@ -287,3 +313,27 @@ async def test_a_waiting_run_pauses_resumes_into_its_wait_and_cancels(
 
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+async def test_a_wait_beside_a_running_branch_parks_once_that_branchs_step_is_recorded(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "branches")["id"]
+    async with serving(db):
+        await wait_until(
+            lambda: "wait" in {s["key"] for s in run_of(db, run_id)["steps"]},
+            what="the wait to look",
+        )
+        await asyncio.sleep(0.3)
+        assert run_of(db, run_id)["status"] == "running", "the branch's step holds the run"
+        (project.root / "go-on").touch()
+        await wait_until(status_is(db, run_id, "waiting"), what="the run to park")
+        steps = {s["key"]: s["status"] for s in run_of(db, run_id)["steps"]}
+        assert steps == {"seen": "completed", "wait": "waiting", "slow": "completed"}, (
+            "the running step was recorded, and no new step began after the park"
+        )
+
+        send_event(db, run_id, "go", "went")
+        await wait_until(status_is(db, run_id, "completed"), what="the run to complete")
+    assert run_of(db, run_id)["result"] == ["went", "slow+next"]
+    assert project.effects() == ["slow", "next"], "the recorded step was reused"

@@ -16,12 +16,33 @@ from stepstone.store.records import Run, RunSummary, Usage
 STATUS_STYLE = {
     "pending": ("○", "dim"),
     "running": ("◐", "yellow"),
+    "waiting": ("⧗", "blue"),
     "paused": ("‖", "cyan"),
     "completed": ("✓", "green"),
     "failed": ("✗", "red"),
     "cancelled": ("⊘", "magenta"),
     "skipped": ("-", "dim"),
 }
+
+
+def waiting_text(run: RunSummary) -> str:
+    """What a waiting run waits for, and how to end the wait from the command line."""
+    waits = run["waiting_for"]
+    assert waits is not None
+    until = "" if waits["until"] is None else f" until {waits['until']}"
+    step, run_id = waits["step_key"], run["id"]
+    if waits["kind"] == "sleep":
+        return f"waiting: step {step} sleeps{until}"
+    if waits["kind"] == "event":
+        event = waits["event"]
+        return (
+            f"waiting: step {step} waits for the event {event!r}{until};"
+            f" send it with `stepstone send {run_id} {event}`"
+        )
+    return (
+        f"waiting: step {step} asks {waits['prompt']!r}{until};"
+        f" decide with `stepstone approve {run_id} [--reject]`"
+    )
 
 
 def status_text(status: str, *, interrupted: bool = False) -> Text:
@@ -92,6 +113,8 @@ def run_panel(run: Run) -> Group:
         parts.append(Text(f"error: {run['error_message']}", style="red"))
     if run["status"] == "pending":
         parts.append(Text("queued: waiting for a worker (`stepstone worker`)", style="dim"))
+    if run["waiting_for"] is not None:
+        parts.append(Text(waiting_text(run), style="blue"))
     if is_interrupted(run):
         parts.append(
             Text(f"interrupted: resume with `stepstone resume {run['id']}`", style="yellow")

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from stepstone.engine.agent_host import AgentStepHost
 from stepstone.engine.context import Context, RunInfo
@@ -141,6 +141,11 @@ class RunExecution:
         self._log_buffer: list[LogLine] = []
         self.pause_requested = False
         self.cancel_requested = False
+        self._parking: WaitingFor | None = None
+        """Set once a step parks the run: other branches' next steps park it too."""
+        self._steps_in_flight = 0
+        self._no_step_in_flight = asyncio.Event()
+        self._no_step_in_flight.set()
         self._workspace: tuple[WorkspaceSpec, bool] | None = None
         """The workspace this execution set up, and whether its branch is the run's own."""
 
@@ -310,7 +315,7 @@ class RunExecution:
                     kind="sleep", step_key=key, until=wake_at, event=None, prompt=None
                 )
                 await self._look(key, step_id, record, waiting, inbox=None)
-                raise RunParked(waiting)
+                await self._park(waiting)
 
         async def sleep_until_wake(record: StepRecord) -> None:
             remaining = (record.wake_at or 0.0) - time.time()
@@ -349,7 +354,7 @@ class RunExecution:
             if record.status == StepStatus.COMPLETED:
                 return decode_result(record.output)
             if until is None or time.time() < until:
-                raise RunParked(waiting)
+                await self._park(waiting)
             record, attempt_id = await self._start_attempt(key, step_id, kind, record, None)
             what = f"event {event!r}" if kind == "event" else "decision"
             error = f"no {what} arrived within {timeout:g} s"
@@ -360,6 +365,15 @@ class RunExecution:
                 raise EventTimeout(key, error)
             await asyncio.sleep(retry_backoff * 2**attempt_index)
         raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    async def _park(self, waiting: WaitingFor) -> NoReturn:
+        """End this execution parked on ``waiting`` (the first wait to park names what the
+        run waits for), once the steps other branches are running (``asyncio.gather``) have
+        finished and been recorded: like a pause, at a step boundary."""
+        if self._parking is None:
+            self._parking = waiting
+        await self._no_step_in_flight.wait()
+        raise RunParked(self._parking)
 
     async def _look(
         self,
@@ -502,6 +516,8 @@ class RunExecution:
         token = _current_step.set(key)
         attempt_token = _current_attempt.set(attempt_id)
         step_timeout = asyncio.timeout(timeout)
+        self._steps_in_flight += 1
+        self._no_step_in_flight.clear()
         try:
             async with step_timeout:
                 value = await action(record)
@@ -515,6 +531,9 @@ class RunExecution:
                 return AttemptResult(error=f"step timed out after {timeout:g} s")
             return AttemptResult(error=describe_exception(exc), traceback=traceback.format_exc())
         finally:
+            self._steps_in_flight -= 1
+            if not self._steps_in_flight:
+                self._no_step_in_flight.set()
             _current_attempt.reset(attempt_token)
             _current_step.reset(token)
 
@@ -670,6 +689,8 @@ class RunExecution:
             raise RunCancelled()
         if self.pause_requested:
             raise RunPaused()
+        if self._parking is not None:
+            raise RunParked(self._parking)
 
     # -- phases, notes, logs ---------------------------------------------------------------
 
