@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -166,6 +167,9 @@ async def test_the_feed_reads_nothing_while_nobody_listens_and_a_newcomer_hears_
         stop.set()
         feed.wake()
         await task
+    started = time.monotonic()
+    await feed.following()
+    assert time.monotonic() - started < 0.5, "a stopped feed keeps nobody waiting"
     assert looks > 0
     steps = [m for m in messages if m["type"] == "workflow.run.step.created"]
     assert [m["data"]["step"]["key"] for m in steps] == ["first", "second"]

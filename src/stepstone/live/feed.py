@@ -79,6 +79,7 @@ class ChangeFeed:
                 try:
                     read = await asyncio.to_thread(self._read)
                     state = self._state
+                    assert state is not None
                     messages = state.messages(read.runs, read.steps, read.events, read.logs)
                     if time.monotonic() - self._liveness_at >= LIVENESS_SECONDS:
                         self._liveness_at = time.monotonic()
@@ -89,6 +90,7 @@ class ChangeFeed:
                     continue
                 self._publish(messages)
         finally:
+            self._state = None  # stopped: nobody waits for it to follow the journal
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener

@@ -9,8 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 
 from stepstone.errors import Conflict, InvalidInput, NotResumable
-from stepstone.services.projects import sync_definitions
-from stepstone.services.runs import load_run_txn, start_run, view_run_txn
+from stepstone.services.runs import (
+    load_run_txn,
+    start_run,
+    sync_definitions_of_run,
+    view_run_txn,
+)
 from stepstone.steps.workspace import FINALIZE_PHASE, SETUP_PHASE
 from stepstone.store import leases
 from stepstone.store import projects as project_store
@@ -38,11 +42,7 @@ def retry_run(
     ``from_step`` (SPEC 3.10): it and the steps started after it run again with the current
     code, the steps before it are reused, every attempt stays listed. ``claim_for`` as for
     :func:`start_run`."""
-    with db.read() as conn:
-        project_id = load_run_txn(conn, run_id, user_id=user_id)["project_id"]
-        project = project_store.find_project_txn(conn, id=project_id)
-    assert project is not None
-    sync_definitions(db, project)  # before the claim, as for resume
+    sync_definitions_of_run(db, run_id, user_id=user_id)
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         status = run["status"]

@@ -277,6 +277,17 @@ def _find_definition_txn(conn: Connection, project: RowMapping, workflow: str) -
     )
 
 
+def sync_definitions_of_run(db: Database, run_id: str, *, user_id: str | None = None) -> None:
+    """Import the definition files of the run's project again where they changed, before a
+    run is queued again: a claimed run's lease starts at once, and a slow import must not
+    eat it before the first heartbeat. Checks access to the run like :func:`load_run_txn`."""
+    with db.read() as conn:
+        project_id = load_run_txn(conn, run_id, user_id=user_id)["project_id"]
+        project = project_store.find_project_txn(conn, id=project_id)
+    assert project is not None
+    sync_definitions(db, project)
+
+
 def resume_run(
     db: Database,
     run_id: str,
@@ -290,13 +301,7 @@ def resume_run(
     sets a new token budget (a run stopped by its budget goes on). ``claim_for`` as for
     :func:`start_run`."""
     _check_budget(budget_tokens)
-    # Definition files are imported before the run is taken: a claimed run's lease starts
-    # at once, and a slow import must not eat it before the first heartbeat.
-    with db.read() as conn:
-        project_id = load_run_txn(conn, run_id, user_id=user_id)["project_id"]
-        project = project_store.find_project_txn(conn, id=project_id)
-    assert project is not None
-    sync_definitions(db, project)
+    sync_definitions_of_run(db, run_id, user_id=user_id)
     with db.transaction() as conn:
         run = load_run_txn(conn, run_id, user_id=user_id, for_update=True)
         status = run["status"]
