@@ -1,6 +1,7 @@
 """The seed's story in a real Chromium: start a run from the UI, kill the server with kill -9,
 restart it, and resume the run from the run page; then run a run again from one of its
-steps (Retry from here) and fork it from the Actions menu."""
+steps (Retry from here) and fork it from the Actions menu; and decide a waiting run's
+approval from its card."""
 
 from __future__ import annotations
 
@@ -332,6 +333,106 @@ def test_an_agent_run_streams_its_transcript_and_resumes_from_the_run_page_after
         expect(page.get_by_test_id("workspace-kept").first).to_contain_text("feat/ui-agent")
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "agent-run-resumed.png"), full_page=True)
+        assert console_errors == [], console_errors
+    finally:
+        server.stop()
+
+
+APPROVAL_FLOWS = """
+def prepare() -> str:
+    while flag("hold"):
+        time.sleep(0.05)
+    return effect("prepare")
+
+
+@workflow(id="review", name="Review")
+async def review(ctx: Context) -> dict:
+    await ctx.step.run("prepare", prepare)
+    decision = await ctx.step.approval("merge", prompt="Merge this change?")
+    if decision.approved:
+        await ctx.step.run("merge-it", effect, "merged")
+    else:
+        await ctx.step.run("revise", effect, "revised:" + (decision.comment or ""))
+    return {"approved": decision.approved, "comment": decision.comment, "by": decision.by}
+"""
+
+
+def test_a_run_waiting_for_an_approval_shows_its_card_live_and_a_rejection_takes_its_branch(
+    browser_page: object, home: Path, db: Database, make_project
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    console_errors = collect_console_errors(page)
+
+    project: Project = make_project(APPROVAL_FLOWS)
+    create_user(db, EMAIL, PASSWORD)
+    # The first step holds until the run page is open, so the card can only arrive live.
+    (project.root / "hold").touch()
+    server = Server(home).start()
+    try:
+        sign_in(page, server)
+        page.goto(f"{server.url}/projects/{project.id}/new")
+        page.get_by_label("Workflow").select_option("review")
+        page.get_by_role("button", name="Start run").click()
+        page.wait_for_url("**/runs/*")
+        run_url = page.url
+        run_id = run_url.rsplit("/", 1)[-1]
+        page.evaluate("window.__sameDocument = true")
+        status = page.get_by_test_id("run-status")
+        expect(status).to_have_text("running")
+        card = page.get_by_test_id("approval-card")
+        expect(card).to_have_count(0)
+
+        (project.root / "hold").unlink()
+        expect(card).to_be_visible(timeout=30_000)
+        expect(card).to_contain_text("Merge this change?")
+        expect(card).to_contain_text("merge")
+        expect(status).to_have_text("waiting")
+        merge = page.get_by_test_id("step-merge")
+        expect(merge.get_by_label("waiting")).to_be_visible()
+        expect(merge.locator(".spin")).to_have_count(0)
+        expect(page.get_by_test_id("interrupted-badge")).to_have_count(0)
+        expect(page.get_by_test_id("waiting-banner")).to_have_count(0)
+        waiting = run_of_page(page, server, run_id)
+        assert waiting["status"] == "waiting"
+        assert waiting["waiting_for"]["kind"] == "approval"
+        assert waiting["waiting_for"]["step_key"] == "merge"
+
+        # A waiting run goes on by itself: no Resume is offered.
+        page.get_by_role("button", name="Actions").click()
+        expect(page.get_by_role("menuitem", name="Pause")).to_be_visible()
+        expect(page.get_by_test_id("resume-action")).to_have_count(0)
+        page.keyboard.press("Escape")
+
+        card.get_by_label("Comment").fill("needs tests")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "run-approval.png"), full_page=True)
+        card.get_by_role("button", name="Reject").click()
+        expect(page.get_by_text("Rejected: the run goes on")).to_be_visible()
+        expect(card).to_have_count(0)
+        expect(status).to_have_text("completed", timeout=30_000)
+        expect(page.get_by_test_id("step-revise")).to_contain_text("completed")
+        expect(page.get_by_test_id("step-merge-it")).to_have_count(0)
+
+        merge.click()
+        expect(page.get_by_test_id("approval-decision")).to_have_text(
+            re.compile(rf"^Rejected by {re.escape(EMAIL)}: needs tests")
+        )
+        events = page.get_by_role("region", name="Events")
+        expect(events).to_contain_text(f"rejected by {EMAIL}: needs tests")
+        expect(events).to_contain_text("workflow_waiting")
+        page.screenshot(path=str(SCREENSHOTS / "run-approval-decided.png"), full_page=True)
+
+        done = run_of_page(page, server, run_id)
+        assert done["status"] == "completed"
+        assert done["result"] == {"approved": False, "comment": "needs tests", "by": EMAIL}
+        assert (project.root / "effects.log").read_text().splitlines() == [
+            "prepare",
+            "revised:needs tests",
+        ]
+        assert page.url == run_url
+        assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
         assert console_errors == [], console_errors
     finally:
         server.stop()

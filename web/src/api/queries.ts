@@ -151,6 +151,14 @@ export const calls = {
         body: fromStep === null ? {} : { from_step: fromStep },
       }),
     ),
+  /** Approve or reject the approval the run waits for on `stepKey`; the run goes on. */
+  decideApproval: (runId: string, stepKey: string, approved: boolean, comment: string | null) =>
+    unwrap(
+      api.POST("/api/workflows/{run_id}/approvals/{step_key}", {
+        params: { path: { run_id: runId, step_key: stepKey } },
+        body: { approved, comment },
+      }),
+    ),
   pauseRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/pause", runPath(runId))),
   cancelRun: (runId: string) => unwrap(api.POST("/api/workflows/{run_id}/cancel", runPath(runId))),
   deleteRun: (runId: string) => unwrap(api.DELETE("/api/workflows/{run_id}", runPath(runId))),

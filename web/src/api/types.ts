@@ -17,6 +17,7 @@ export type RunEvent = Schemas["Event"];
 export type LogLine = Schemas["LogLine"];
 export type Artifact = Schemas["Artifact"];
 export type Usage = Schemas["Usage"];
+export type WaitingFor = Schemas["WaitingFor"];
 export type User = Schemas["User"];
 export type ErrorResponse = Schemas["ErrorResponse"];
 
@@ -28,11 +29,16 @@ export type StepUpdated = Schemas["StepUpdated"];
 export type EventCreated = Schemas["EventCreated"];
 export type LogChunk = Schemas["LogChunk"];
 
-export const RUN_STATUSES: readonly RunStatus[] = [
-  "running",
-  "pending",
-  "paused",
-  "failed",
-  "completed",
-  "cancelled",
-];
+/** Every run status, keyed in the order lists show them (the active ones first): a status
+ * the API adds is a type error here until it has its place. */
+const RUN_STATUS_ORDER: Record<RunStatus, true> = {
+  running: true,
+  waiting: true,
+  pending: true,
+  paused: true,
+  failed: true,
+  completed: true,
+  cancelled: true,
+};
+
+export const RUN_STATUSES: readonly RunStatus[] = Object.keys(RUN_STATUS_ORDER) as RunStatus[];

@@ -1,5 +1,6 @@
 /** The run's actions: Resume (running, paused, failed; disabled, saying why, while a worker
- * executes the run), Pause, Cancel, Fork (any run no worker executes) and Delete. */
+ * executes the run), Pause, Cancel, Fork (any run no worker executes) and Delete. A waiting
+ * run needs no Resume (it goes on by itself); it can be paused and cancelled. */
 import * as Menu from "@radix-ui/react-dropdown-menu";
 import { ChevronDown, GitFork, Pause, Play, Square, Trash2 } from "lucide-react";
 import { useState } from "react";
@@ -12,8 +13,8 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { ForkDialog } from "./ForkDialog";
 
 export const RESUMABLE: ReadonlySet<RunStatus> = new Set(["running", "paused", "failed"]);
-const PAUSABLE: ReadonlySet<RunStatus> = new Set(["pending", "running"]);
-const CANCELLABLE: ReadonlySet<RunStatus> = new Set(["pending", "running", "paused"]);
+const PAUSABLE: ReadonlySet<RunStatus> = new Set(["pending", "running", "waiting"]);
+const CANCELLABLE: ReadonlySet<RunStatus> = new Set(["pending", "running", "waiting", "paused"]);
 
 interface Props {
   run: {

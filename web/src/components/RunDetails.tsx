@@ -5,7 +5,7 @@ import { Link } from "react-router";
 import type { Run } from "../api/types";
 import { formatDateTime, formatDuration, formatTime, prettyJson } from "../lib/format";
 import { runClockTicks, runDuration } from "../lib/liveness";
-import { isWarningEvent, phaseLabel } from "../lib/timeline";
+import { isReadWholeEvent, isWarningEvent, phaseLabel } from "../lib/timeline";
 import { formatCount } from "../lib/usage";
 import { useNow } from "../lib/useNow";
 import { Empty } from "./States";
@@ -174,7 +174,7 @@ export function RunEvents({ run }: { run: Run }) {
               </span>
               <span className="mono">{event.type}</span>
               <span
-                className={isWarningEvent(event) ? "event-message" : "ellipsis"}
+                className={isReadWholeEvent(event) ? "event-message" : "ellipsis"}
                 title={event.message ?? undefined}
               >
                 {event.phase && !event.step_key && (

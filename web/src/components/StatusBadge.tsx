@@ -4,6 +4,7 @@ import {
   CheckCircle2,
   Circle,
   CircleSlash,
+  Hourglass,
   Loader2,
   PauseCircle,
   XCircle,
@@ -38,6 +39,9 @@ export function StepStatusIcon({ status }: { status: string }) {
   switch (status) {
     case "running":
       return <Loader2 {...props} className={`${props.className} spin`} />;
+    case "waiting":
+      // Still, unlike running: the step is parked, no worker holds it.
+      return <Hourglass {...props} />;
     case "interrupted":
       // Still, unlike running: no worker executes the step any more.
       return <Zap {...props} />;

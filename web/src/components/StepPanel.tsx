@@ -1,5 +1,5 @@
 /** The selected step: its status (interrupted when no worker runs it any more), what it
- * returned (or its error) and its live logs. */
+ * returned (or its error; who decided, for an approval) and its live logs. */
 import type { UseQueryResult } from "@tanstack/react-query";
 import { X } from "lucide-react";
 import type { LogLine, Step } from "../api/types";
@@ -7,6 +7,7 @@ import { elapsed, formatDateTime, formatDuration, prettyJson } from "../lib/form
 import { type RunTimes, runClockTicks, shownStepStatus } from "../lib/liveness";
 import { describeUsage, usageBreakdown } from "../lib/usage";
 import { useNow } from "../lib/useNow";
+import { asApprovalDecision, describeDecision } from "../lib/waiting";
 import { LogView } from "./LogView";
 import { StatusBadge } from "./StatusBadge";
 import { StepDiff } from "./StepDiff";
@@ -27,7 +28,23 @@ function isCliOutput(output: unknown): output is CliOutput {
   );
 }
 
-function StepOutput({ output }: { output: unknown }) {
+/** An approval step's decision: who decided, what, when, and their comment. */
+function Decision({ output }: { output: unknown }) {
+  const decision = asApprovalDecision(output);
+  if (decision === null) return null;
+  return (
+    <p className="approval-decision" data-testid="approval-decision">
+      {describeDecision(decision)}
+      {decision.at && <span className="muted"> · {formatDateTime(decision.at)}</span>}
+    </p>
+  );
+}
+
+function StepOutput({ step }: { step: Step }) {
+  const output = step.output;
+  if (step.status === "waiting") {
+    return <p className="muted">Waiting: the step returns when what it waits for comes.</p>;
+  }
   if (output === null || output === undefined) return <p className="muted">No output recorded.</p>;
   if (isCliOutput(output)) {
     return (
@@ -43,9 +60,12 @@ function StepOutput({ output }: { output: unknown }) {
     );
   }
   return (
-    <pre className="code-block" data-testid="step-output">
-      {prettyJson(output)}
-    </pre>
+    <>
+      {step.kind === "approval" && <Decision output={output} />}
+      <pre className="code-block" data-testid="step-output">
+        {prettyJson(output)}
+      </pre>
+    </>
   );
 }
 
@@ -109,7 +129,7 @@ export function StepPanel({ run, step, logs, diff, onClose }: Props) {
         )}
         <section>
           <h3>Output</h3>
-          <StepOutput output={step.output} />
+          <StepOutput step={step} />
         </section>
         {diff && <StepDiff diff={diff} />}
         <section>

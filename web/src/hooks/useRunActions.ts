@@ -1,5 +1,5 @@
-/** Resume (optionally raising the token budget), retry from a step, pause, cancel, fork and
- * delete a run, with a toast for each outcome. */
+/** Resume (optionally raising the token budget), retry from a step, pause, cancel, decide
+ * its approval, fork and delete a run, with a toast for each outcome. */
 import { type QueryClient, useMutation, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 import { errorMessage } from "../api/client";
@@ -10,13 +10,14 @@ function controlMutation<Variables = void>(
   client: QueryClient,
   runId: string,
   call: (runId: string, variables: Variables) => Promise<Run>,
-  done: string | ((variables: Variables) => string),
+  /** The toast, given what was asked and the run the server answered. */
+  done: string | ((variables: Variables, run: Run) => string),
 ) {
   return {
     mutationFn: (variables: Variables) => call(runId, variables),
     onSuccess: async (run: Run, variables: Variables) => {
       client.setQueryData(queryKeys.run(runId), run);
-      toast.success(typeof done === "string" ? done : done(variables));
+      toast.success(typeof done === "string" ? done : done(variables, run));
       await Promise.all([
         client.invalidateQueries({ queryKey: queryKeys.run(runId) }),
         client.invalidateQueries({ queryKey: queryKeys.runLists() }),
@@ -31,6 +32,13 @@ function controlMutation<Variables = void>(
 /** Resume as it is (`{}`), or with a new token budget. */
 export interface ResumeOptions {
   budgetTokens?: number;
+}
+
+/** Approve or reject the approval the run waits for on `stepKey`. */
+export interface ApprovalChoice {
+  stepKey: string;
+  approved: boolean;
+  comment: string | null;
 }
 
 export function useRunActions(runId: string, options: { onDeleted?: () => void } = {}) {
@@ -51,15 +59,23 @@ export function useRunActions(runId: string, options: { onDeleted?: () => void }
       (fromStep) => `Retrying from step ${fromStep}`,
     ),
   );
+  // A run no worker holds (queued, waiting) pauses at once; a live one after its step.
   const pause = useMutation(
-    controlMutation(
-      client,
-      runId,
-      calls.pauseRun,
-      "Pause requested: the run stops after this step",
+    controlMutation(client, runId, calls.pauseRun, (_, run) =>
+      run.status === "paused"
+        ? "Workflow paused"
+        : "Pause requested: the run stops after this step",
     ),
   );
   const cancel = useMutation(controlMutation(client, runId, calls.cancelRun, "Workflow cancelled"));
+  const decide = useMutation(
+    controlMutation<ApprovalChoice>(
+      client,
+      runId,
+      (id, choice) => calls.decideApproval(id, choice.stepKey, choice.approved, choice.comment),
+      (choice) => `${choice.approved ? "Approved" : "Rejected"}: the run goes on`,
+    ),
+  );
   const remove = useMutation({
     mutationFn: () => calls.deleteRun(runId),
     onSuccess: async () => {
@@ -85,5 +101,5 @@ export function useRunActions(runId: string, options: { onDeleted?: () => void }
       toast.error(errorMessage(error));
     },
   });
-  return { resume, retry, pause, cancel, fork, remove };
+  return { resume, retry, pause, cancel, decide, fork, remove };
 }

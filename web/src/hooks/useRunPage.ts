@@ -12,7 +12,8 @@ import { findStepDiff } from "../lib/diff";
 import { useLiveChannels } from "../live/LiveProvider";
 
 const FALLBACK_POLL_MS = 5000;
-const ACTIVE = new Set(["pending", "running"]);
+// A waiting run moves on by itself too (its sleep ends, its event arrives).
+const ACTIVE = new Set(["pending", "running", "waiting"]);
 
 export function useRunPage(runId: string, selectedStepKey: string | null) {
   const connected = useLiveChannels([`run:${runId}`]);

@@ -51,6 +51,14 @@ export function isWarningEvent(event: Pick<RunEvent, "type">): boolean {
   return event.type === "workspace_kept";
 }
 
+/** Events whose message is read whole, not cut to a line: warnings, what a run waits for,
+ * and who decided its approval. */
+const READ_WHOLE = new Set<RunEvent["type"]>(["workflow_waiting", "approval_decided"]);
+
+export function isReadWholeEvent(event: Pick<RunEvent, "type">): boolean {
+  return isWarningEvent(event) || READ_WHOLE.has(event.type);
+}
+
 /** The warning events of each phase shown (by the phase's key), and those of no phase shown. */
 export function warningsByPhase(
   groups: readonly PhaseGroup[],

@@ -154,8 +154,15 @@ function stepUpdated(client: QueryClient, data: StepUpdated): void {
 }
 
 /** Events after which the run is fetched again: it was queued again (its `reused` marks are
- * the server's), or it was forked (it lists its forks). */
-const REFETCH_AFTER = new Set(["workflow_resumed", "workflow_retried", "fork_created"]);
+ * the server's), it was forked (it lists its forks), or it parked or was woken (what it
+ * waits for, and its steps set back when it parked, are the server's). */
+const REFETCH_AFTER = new Set([
+  "workflow_resumed",
+  "workflow_retried",
+  "fork_created",
+  "workflow_waiting",
+  "workflow_woken",
+]);
 
 function eventCreated(client: QueryClient, data: EventCreated): void {
   patchRun(client, data.run_id, (run) =>

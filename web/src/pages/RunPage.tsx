@@ -1,6 +1,7 @@
 import { AlertTriangle } from "lucide-react";
 import { useState } from "react";
 import { useNavigate, useParams } from "react-router";
+import { ApprovalCard } from "../components/ApprovalCard";
 import { ArtifactList } from "../components/ArtifactList";
 import { BudgetResume, stoppedAtBudget } from "../components/BudgetResume";
 import { RetryStepDialog } from "../components/RetryStepDialog";
@@ -9,6 +10,7 @@ import { RunHeader } from "../components/RunHeader";
 import { ErrorState, Loading } from "../components/States";
 import { StepPanel } from "../components/StepPanel";
 import { Timeline } from "../components/Timeline";
+import { WaitingBanner } from "../components/WaitingBanner";
 import { useRunPage } from "../hooks/useRunPage";
 
 export function RunPage() {
@@ -37,6 +39,8 @@ export function RunPage() {
         </div>
       )}
       {stoppedAtBudget(data) && <BudgetResume run={data} />}
+      <ApprovalCard run={data} />
+      <WaitingBanner run={data} />
       <div className="run-layout">
         <section className="card" aria-label="Timeline">
           <div className="card-header">

@@ -27,6 +27,7 @@ describe("RunActionsMenu", () => {
     ["paused", true],
     ["failed", true],
     ["pending", false],
+    ["waiting", false],
     ["completed", false],
     ["cancelled", false],
   ])("for a %s run, shows Resume: %s", async (status, shown) => {
@@ -128,6 +129,32 @@ describe("RunActionsMenu", () => {
 
     expect(await screen.findByText(message)).toBeInTheDocument();
     expect(screen.queryByText("Workflow resumed")).not.toBeInTheDocument();
+  });
+
+  it("offers a waiting run Pause, Cancel and Fork, but no Resume (it goes on by itself)", async () => {
+    renderWithApp(<RunActionsMenu run={run("waiting")} />);
+    const { menu } = await openMenu();
+
+    expect(within(menu).queryByTestId("resume-action")).not.toBeInTheDocument();
+    expect(within(menu).getByRole("menuitem", { name: "Pause" })).not.toHaveAttribute(
+      "aria-disabled",
+    );
+    expect(within(menu).getByRole("menuitem", { name: "Cancel" })).not.toHaveAttribute(
+      "aria-disabled",
+    );
+    expect(within(menu).getByTestId("fork-action")).not.toHaveAttribute("aria-disabled");
+  });
+
+  it("says a waiting run paused at once (no step to finish first)", async () => {
+    const fetchMock = mockFetch(() => jsonResponse(makeRun({ status: "paused", is_live: false })));
+    renderWithApp(<RunActionsMenu run={run("waiting")} />);
+    const { user, menu } = await openMenu();
+
+    await user.click(within(menu).getByRole("menuitem", { name: "Pause" }));
+
+    expect(await screen.findByText("Workflow paused")).toBeInTheDocument();
+    const request = fetchMock.mock.calls[0]?.[0] as Request;
+    expect(new URL(request.url).pathname).toBe("/api/workflows/run-1/pause");
   });
 
   it("asks before deleting and shows the server's refusal", async () => {

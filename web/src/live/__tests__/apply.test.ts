@@ -42,6 +42,42 @@ describe("applyLiveMessage", () => {
     expect(client.getQueryData<Run>(RUN_KEY)).toMatchObject({ status: "failed", is_live: false });
   });
 
+  it("patches in what a run that parked waits for, and clears it when the run goes on", () => {
+    const client = clientWithRun();
+    const waitingFor = {
+      kind: "approval",
+      step_key: "merge",
+      until: null,
+      event: null,
+      prompt: "Merge this change?",
+    } as const;
+    applyLiveMessage(client, {
+      type: "workflow.run.updated",
+      data: {
+        run_id: "run-1",
+        project_id: "proj-1",
+        changes: { status: "waiting", waiting_for: waitingFor, is_live: false },
+      },
+    });
+    expect(client.getQueryData<Run>(RUN_KEY)).toMatchObject({
+      status: "waiting",
+      waiting_for: waitingFor,
+    });
+
+    applyLiveMessage(client, {
+      type: "workflow.run.updated",
+      data: {
+        run_id: "run-1",
+        project_id: "proj-1",
+        changes: { status: "pending", waiting_for: null },
+      },
+    });
+    expect(client.getQueryData<Run>(RUN_KEY)).toMatchObject({
+      status: "pending",
+      waiting_for: null,
+    });
+  });
+
   it("patches the run in the lists and then invalidates the lists", () => {
     vi.useFakeTimers();
     const client = testQueryClient();
@@ -106,8 +142,10 @@ describe("applyLiveMessage", () => {
     ["workflow_resumed", null],
     ["workflow_retried", "implement"],
     ["fork_created", "implement"],
+    ["workflow_waiting", "merge"],
+    ["workflow_woken", null],
   ] as const)(
-    "appends events, and refetches after %s (reused marks and forks are the server's)",
+    "appends events, and refetches after %s (reused marks, forks and waits are the server's)",
     (type, stepKey) => {
       const client = clientWithRun();
       const event = {
@@ -128,7 +166,11 @@ describe("applyLiveMessage", () => {
     },
   );
 
-  it("appends other events without refetching the run", () => {
+  it.each([
+    ["phase_started", "build", null],
+    ["approval_decided", null, "merge"],
+    ["event_received", null, null],
+  ] as const)("appends a %s event without refetching the run", (type, phase, stepKey) => {
     const client = clientWithRun();
     applyLiveMessage(client, {
       type: "workflow.run.event.created",
@@ -136,10 +178,10 @@ describe("applyLiveMessage", () => {
         run_id: "run-1",
         event: {
           id: 4,
-          type: "phase_started",
+          type,
           message: null,
-          phase: "build",
-          step_key: null,
+          phase,
+          step_key: stepKey,
           reason: null,
           created_at: "2026-11-30T10:00:00Z",
         },

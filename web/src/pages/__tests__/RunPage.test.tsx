@@ -284,3 +284,167 @@ describe("RunPage's Retry from here", () => {
     expect(screen.getByTestId("step-build")).toHaveAttribute("aria-pressed", "false");
   });
 });
+
+describe("RunPage for a waiting run", () => {
+  const waitsForApproval = {
+    kind: "approval",
+    step_key: "merge",
+    until: null,
+    event: null,
+    prompt: "Merge this change?",
+  } as const;
+  const mergeStep = makeStep({
+    id: 2,
+    key: "merge",
+    kind: "approval",
+    status: "waiting",
+    completed_at: null,
+  });
+
+  it("shows the approval card live when the run parks on it, and hides it when it goes on", async () => {
+    const fetchMock = serve(makeRun({ status: "running", steps: [makeStep({ key: "prepare" })] }));
+    const { client } = renderRunPage();
+    await screen.findByTestId("run-status");
+    expect(screen.queryByTestId("approval-card")).not.toBeInTheDocument();
+    const calls = fetchMock.mock.calls.length;
+
+    act(() =>
+      applyLiveMessage(client, {
+        type: "workflow.run.updated",
+        data: {
+          run_id: "run-1",
+          project_id: "proj-1",
+          changes: { status: "waiting", is_live: false, waiting_for: waitsForApproval },
+        },
+      }),
+    );
+
+    const card = await screen.findByTestId("approval-card");
+    expect(card).toHaveTextContent("Merge this change?");
+    expect(screen.getByTestId("run-status")).toHaveTextContent("waiting");
+    expect(screen.getByTestId("run-status")).toHaveClass("status-waiting");
+    expect(screen.queryByTestId("waiting-banner")).not.toBeInTheDocument();
+    expect(fetchMock.mock.calls.length).toBe(calls);
+
+    act(() =>
+      applyLiveMessage(client, {
+        type: "workflow.run.updated",
+        data: {
+          run_id: "run-1",
+          project_id: "proj-1",
+          changes: { status: "pending", waiting_for: null },
+        },
+      }),
+    );
+    await waitFor(() => expect(screen.queryByTestId("approval-card")).not.toBeInTheDocument());
+  });
+
+  it("removes the card once the decision is answered with the run going on", async () => {
+    const waiting = makeRun({
+      status: "waiting",
+      is_live: false,
+      waiting_for: waitsForApproval,
+      steps: [mergeStep],
+    });
+    let current = waiting;
+    mockFetch(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/api/workflows/run-1/approvals/merge") {
+        current = { ...waiting, status: "pending", waiting_for: null };
+        return jsonResponse(current);
+      }
+      if (path === "/api/workflows/run-1") return jsonResponse(current);
+      if (path === "/api/workflows/run-1/artifacts") return jsonResponse([]);
+      return errorResponse(404, "not_found", `no route ${path}`);
+    });
+    renderRunPage();
+
+    const card = await screen.findByTestId("approval-card");
+    await userEvent.type(within(card).getByLabelText("Comment"), "ship it");
+    await userEvent.click(within(card).getByRole("button", { name: "Approve" }));
+
+    expect(await screen.findByText("Approved: the run goes on")).toBeInTheDocument();
+    expect(screen.queryByTestId("approval-card")).not.toBeInTheDocument();
+  });
+
+  it("shows a waiting step as waiting, still (not running, not interrupted)", async () => {
+    serve(
+      makeRun({
+        status: "waiting",
+        is_live: false,
+        waiting_for: waitsForApproval,
+        steps: [mergeStep],
+      }),
+    );
+    renderRunPage();
+
+    const row = await screen.findByTestId("step-merge");
+    expect(within(row).getByLabelText("waiting")).toBeInTheDocument();
+    expect(within(row).queryByLabelText("running")).not.toBeInTheDocument();
+    expect(within(row).queryByText("interrupted")).not.toBeInTheDocument();
+    expect(row.querySelector(".spin")).toBeNull();
+    expect(screen.queryByTestId("interrupted-badge")).not.toBeInTheDocument();
+    await userEvent.click(row);
+    const panel = screen.getByRole("complementary", { name: "Step merge" });
+    expect(within(panel).getByText("waiting")).toHaveClass("status-waiting");
+  });
+
+  it("shows the waiting banner for a run waiting for an event", async () => {
+    serve(
+      makeRun({
+        status: "waiting",
+        is_live: false,
+        waiting_for: { ...waitsForApproval, kind: "event", event: "ci-passed", prompt: null },
+      }),
+    );
+    renderRunPage();
+    expect(await screen.findByTestId("waiting-banner")).toHaveTextContent(
+      "Waiting for event ci-passed (step merge)",
+    );
+    expect(screen.queryByTestId("approval-card")).not.toBeInTheDocument();
+  });
+
+  it("shows who decided in the approval step's output, and the decision in the events", async () => {
+    const decided = makeStep({
+      id: 2,
+      key: "merge",
+      kind: "approval",
+      output: {
+        approved: false,
+        by: "ana@example.com",
+        comment: "needs tests",
+        at: "2026-11-30T10:05:00Z",
+      },
+    });
+    serve(
+      makeRun({
+        status: "completed",
+        is_live: false,
+        steps: [decided],
+        events: [
+          {
+            id: 7,
+            type: "approval_decided",
+            message: "rejected by ana@example.com: needs tests",
+            phase: null,
+            step_key: "merge",
+            reason: null,
+            created_at: "2026-11-30T10:05:00Z",
+          },
+        ],
+      }),
+    );
+    renderRunPage();
+
+    const events = await screen.findByRole("region", { name: "Events" });
+    expect(within(events).getByText("approval_decided")).toBeInTheDocument();
+    // Read whole, not cut to a line.
+    expect(within(events).getByText(/rejected by ana@example.com: needs tests/)).toHaveClass(
+      "event-message",
+    );
+    await userEvent.click(screen.getByTestId("step-merge"));
+    expect(screen.getByTestId("approval-decision")).toHaveTextContent(
+      "Rejected by ana@example.com: needs tests",
+    );
+  });
+});
