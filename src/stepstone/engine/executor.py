@@ -222,6 +222,7 @@ class RunExecution:
         sink = self.command_output_sink()
         async with self.phase(workspace.SETUP_PHASE):
             made = await self._step(
+                self._next_key(workspace.WORKSPACE_STEP),
                 workspace.WORKSPACE_STEP,
                 "system",
                 lambda _record: workspace.set_up(spec, sink, made_before=made_before),
@@ -239,6 +240,7 @@ class RunExecution:
         try:
             async with self.phase(workspace.FINALIZE_PHASE):
                 cleaned = await self._step(
+                    self._next_key(workspace.WORKSPACE_STEP),
                     workspace.WORKSPACE_STEP,
                     "system",
                     lambda _record: workspace.clean_up(spec, created, sink),
@@ -272,6 +274,7 @@ class RunExecution:
     ) -> Any:
         """One step: the recorded output if the key completed before, else run ``action``."""
         return await self._step(
+            self._next_key(step_id),
             step_id,
             kind,
             lambda _record: action(),
@@ -297,13 +300,23 @@ class RunExecution:
             return await run_agent(call, AgentStepHost(self, record), command, cwd)
 
         return await self._step(
-            step_id, "agent", attempt, retries=retries, retry_backoff=retry_backoff, timeout=timeout
+            self._next_key(step_id),
+            step_id,
+            "agent",
+            attempt,
+            retries=retries,
+            retry_backoff=retry_backoff,
+            timeout=timeout,
         )
+
+    def _next_key(self, step_id: str) -> str:
+        """The key of this call of ``step_id`` in the current phase (SPEC 3.1)."""
+        return self._keys.next(step_id, _current_phase.get())
 
     async def run_sleep(self, step_id: str, seconds: float) -> None:
         """A durable sleep: with more than ``park_after_seconds`` left, the run parks until
         its end; a shorter one sleeps here."""
-        key = self._keys.next(step_id, _current_phase.get())
+        key = self._next_key(step_id)
         record = self._records.get(key)
         if record is None or record.status != StepStatus.COMPLETED:
             wake_at = time.time() + seconds
@@ -322,7 +335,7 @@ class RunExecution:
             if remaining > 0:
                 await asyncio.sleep(remaining)
 
-        await self._step_at(key, step_id, "sleep", sleep_until_wake, wake_after_seconds=seconds)
+        await self._step(key, step_id, "sleep", sleep_until_wake, wake_after_seconds=seconds)
 
     async def run_wait(
         self,
@@ -338,7 +351,7 @@ class RunExecution:
         """A wait for an event or an approval decision (SPEC 3.12): its data once it is in
         the run's inbox; until then the run parks. With ``timeout``, a wait that ends with
         nothing fails (and is retried, waiting again, while ``retries`` last)."""
-        key = self._keys.next(step_id, _current_phase.get())
+        key = self._next_key(step_id)
         record = self._records.get(key)
         if record is not None and record.status == StepStatus.COMPLETED:
             self._unreplayed -= 1
@@ -409,33 +422,6 @@ class RunExecution:
 
     async def _step(
         self,
-        step_id: str,
-        kind: str,
-        action: Callable[[StepRecord], Awaitable[Any]],
-        *,
-        retries: int = 0,
-        retry_backoff: float = 1.0,
-        timeout: float | None = None,
-        rerun: bool = False,
-        even_if_interrupted: bool = False,
-    ) -> Any:
-        """A step (``rerun``: even one that completed before; ``even_if_interrupted``: even
-        when a pause or cancel is due, as cleanups are)."""
-        key = self._keys.next(step_id, _current_phase.get())
-        return await self._step_at(
-            key,
-            step_id,
-            kind,
-            action,
-            retries=retries,
-            retry_backoff=retry_backoff,
-            timeout=timeout,
-            rerun=rerun,
-            even_if_interrupted=even_if_interrupted,
-        )
-
-    async def _step_at(
-        self,
         key: str,
         step_id: str,
         kind: str,
@@ -448,7 +434,9 @@ class RunExecution:
         rerun: bool = False,
         even_if_interrupted: bool = False,
     ) -> Any:
-        """The step ``key`` (see :meth:`_step`)."""
+        """The step ``key`` (:meth:`_next_key`): its recorded output if it completed before
+        (unless ``rerun``), else ``action`` with retries (``even_if_interrupted``: even when a
+        pause or cancel is due, as cleanups are)."""
         record = self._records.get(key)
         if record is not None and record.status == StepStatus.COMPLETED and not rerun:
             self._unreplayed -= 1

@@ -3,10 +3,8 @@ inbox, and a run parked on them is queued again in the same transaction."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 from typing import Any
-
-from typing_extensions import TypedDict
 
 from stepstone.errors import InvalidInput, NotResumable
 from stepstone.services.runs import load_run_txn, view_run_txn
@@ -14,22 +12,10 @@ from stepstone.steps.waits import checked_event_name
 from stepstone.store import runs as store
 from stepstone.store import waiting
 from stepstone.store.database import Database
-from stepstone.store.records import Run
+from stepstone.store.records import EventDelivery, Run, iso
 from stepstone.vocabulary import TERMINAL_RUN_STATUSES, EventType
 
 COMMENT_MAX = 10_000
-
-
-class EventDelivery(TypedDict):
-    """What became of an event sent to a run: ``duplicate`` when its id was delivered
-    before (nothing changed); ``woke`` when the run was waiting for it and is queued again
-    (else it is kept for the first wait for its name)."""
-
-    run_id: str
-    name: str
-    id: str | None
-    duplicate: bool
-    woke: bool
 
 
 def send_event(
@@ -88,7 +74,7 @@ def decide_approval(
             "approved": approved,
             "by": by,
             "comment": comment or None,
-            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "at": iso(time.time()),
         }
         key = waits["step_key"]
         waiting.keep_txn(conn, run["id"], waiting.approval_name(key), decision)

@@ -201,6 +201,18 @@ class Run(RunSummary):
     """What the run's agent steps used, in all (None: no agent step used any)."""
 
 
+class EventDelivery(TypedDict):
+    """What became of an event sent to a run: ``duplicate`` when its id was delivered
+    before (nothing changed); ``woke`` when the run was waiting for it and is queued again
+    (else it is kept for the first wait for its name)."""
+
+    run_id: str
+    name: str
+    id: str | None
+    duplicate: bool
+    woke: bool
+
+
 class LogLine(TypedDict):
     id: int
     step_key: str | None

@@ -26,7 +26,7 @@ from stepstone.services import artifacts as artifact_services
 from stepstone.services import reruns, waits
 from stepstone.services import runs as services
 from stepstone.services.projects import get_project_by_id
-from stepstone.store.records import Artifact, LogLine, Run
+from stepstone.store.records import Artifact, EventDelivery, LogLine, Run
 from stepstone.vocabulary import RunStatus
 
 router = APIRouter(prefix="/workflows")
@@ -148,13 +148,11 @@ def fork_run(
 
 @router.post(
     "/{run_id}/events",
-    response_model=waits.EventDelivery,
+    response_model=EventDelivery,
     status_code=202,
     responses=error_responses(400, 403, 404),
 )
-def send_event(
-    run_id: str, body: EventSend, request: Request, user: CurrentUser
-) -> waits.EventDelivery:
+def send_event(run_id: str, body: EventSend, request: Request, user: CurrentUser) -> EventDelivery:
     """Send the run an event: a step waiting for its name gets its data, else it is kept for
     the first wait for it. The same ``id`` sent twice is delivered once."""
     delivery = waits.send_event(
