@@ -9,13 +9,15 @@ import time
 from datetime import datetime
 
 import pytest
-from sqlalchemy import update
+import time_machine
+from sqlalchemy import select
 
 from stepstone.errors import InvalidInput, NotResumable
 from stepstone.services.runs import cancel_run, get_run, pause_run, resume_run, start_run
 from stepstone.services.waits import decide_approval, send_event
 from stepstone.store.database import Database
-from stepstone.store.schema import workflow_runs, workflow_steps
+from stepstone.store.schema import workflow_runs
+from stepstone.worker.worker import Worker
 from tests.helpers import Project, serving, wait_until
 
 FLOWS = """
@@ -244,35 +246,35 @@ async def test_bad_event_names_are_refused_and_ended_runs_take_no_events(
         send_event(db, run_id, "ci-passed")
 
 
-async def test_a_long_sleep_parks_survives_a_worker_restart_and_wakes_on_time(
+async def test_a_ten_minute_sleep_parks_survives_a_worker_restart_and_wakes_on_time(
     db: Database, project: Project
 ) -> None:
-    run_id = start_run(db, project.id, "nap")["id"]
-    async with serving(db, park_after_seconds=0.5):
-        await wait_until(status_is(db, run_id, "waiting"), what="the sleep to park")
-    parked = run_of(db, run_id)
-    assert parked["waiting_for"]["kind"] == "sleep"
-    assert parked["steps"][1]["status"] == "waiting"
+    # The wall clock is the test's (time.time, for the worker, its threads and the journal):
+    # it ticks on from now, and jumps when told. The event loop's monotonic clock is real.
+    with time_machine.travel(time.time(), tick=True) as clock:
+        run_id = start_run(db, project.id, "nap")["id"]
+        async with serving(db):
+            await wait_until(status_is(db, run_id, "waiting"), what="the sleep to park")
+        parked = run_of(db, run_id)
+        assert parked["waiting_for"]["kind"] == "sleep"
+        assert parked["steps"][1]["status"] == "waiting"
+        due = _epoch(parked["waiting_for"]["until"])
+        assert 590 < due - time.time() <= 600
 
-    # Another worker comes and goes: the run stays parked, nobody resumes it.
-    async with serving(db, park_after_seconds=0.5):
-        await asyncio.sleep(1.5)  # more than a look of its timer and its claims
-        assert run_of(db, run_id)["status"] == "waiting"
+        # Another worker comes: the run stays parked, nobody resumes it.
+        async with serving(db):
+            await asyncio.sleep(1.5)  # more than a look of its timer and its claims
+            assert run_of(db, run_id)["status"] == "waiting"
+            with db.read() as conn:
+                held = conn.execute(
+                    select(workflow_runs.c.lease_owner).where(workflow_runs.c.id == run_id)
+                ).scalar()
+            assert held is None
 
-        # The clock moves on: the sleep is now due in half a second.
-        due = time.time() + 0.5
-        with db.transaction() as conn:
-            conn.execute(
-                update(workflow_runs).where(workflow_runs.c.id == run_id).values(wake_at=due)
-            )
-            conn.execute(
-                update(workflow_steps)
-                .where(workflow_steps.c.run_id == run_id, workflow_steps.c.key == "nap")
-                .values(wake_at=due)
-            )
-        await wait_until(status_is(db, run_id, "completed"), what="the sleep to end")
+            clock.shift(due - time.time() - 0.5)  # ten minutes on: due in half a second
+            await wait_until(status_is(db, run_id, "completed"), what="the sleep to end")
 
-    run = run_of(db, run_id)
+        run = run_of(db, run_id)
     nap = run["steps"][1]
     woke = next(e for e in run["events"] if e["type"] == "workflow_woken")
     assert "its sleep ended" in woke["message"]
@@ -337,3 +339,21 @@ async def test_a_wait_beside_a_running_branch_parks_once_that_branchs_step_is_re
         await wait_until(status_is(db, run_id, "completed"), what="the run to complete")
     assert run_of(db, run_id)["result"] == ["went", "slow+next"]
     assert project.effects() == ["slow", "next"], "the recorded step was reused"
+
+
+async def test_a_worker_stops_even_when_a_park_wakes_its_timer_as_it_stops(db: Database) -> None:
+    # The race, made certain: the timer's wait ends (a run was just parked) in the very
+    # loop iteration in which the stopping worker cancels it. The cancel must win.
+    worker = Worker(db)
+    timer = asyncio.create_task(worker._timer_loop())
+    try:
+        await asyncio.sleep(0.3)  # it looked, and sleeps until the next look
+        worker._parked.set()
+        await asyncio.sleep(0)  # its wait is over, its task not yet resumed
+        timer.cancel()
+        with pytest.raises(asyncio.CancelledError):  # not TimeoutError: it did stop
+            async with asyncio.timeout(5):
+                await timer
+    finally:
+        timer.cancel()
+        worker.close()

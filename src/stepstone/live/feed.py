@@ -58,8 +58,9 @@ class ChangeFeed:
         if self._state is None:
             return  # not running: there is nothing to wait for
         self.wake()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._following.wait(), FOLLOW_TIMEOUT_SECONDS)
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: see Worker._sleep_until
+            async with asyncio.timeout(FOLLOW_TIMEOUT_SECONDS):
+                await self._following.wait()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish changes until ``stop`` is set."""
@@ -73,7 +74,8 @@ class ChangeFeed:
                 if not self._following.is_set() and not await self._follow_again():
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    async with asyncio.timeout(self._poll_seconds):
+                        await self._wake.wait()
                 await asyncio.sleep(LOOK_INTERVAL_SECONDS)  # let a burst of writes gather
                 self._wake.clear()
                 try:

@@ -123,8 +123,11 @@ async def run_command(
         while not pumps.done() and proc.returncode is None:
             await asyncio.wait({pumps}, timeout=EXIT_POLL_SECONDS)
         if not pumps.done():
+            # asyncio.timeout, not wait_for, which in Python 3.11 can drop a cancel (of the
+            # step) that comes as the output ends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(pumps), OUTPUT_DRAIN_SECONDS)
+                async with asyncio.timeout(OUTPUT_DRAIN_SECONDS):
+                    await asyncio.shield(pumps)
         # What the command left running ends with it (its pipes then close).
         kill_process_group(proc.pid)
         await pumps

@@ -369,8 +369,12 @@ class Worker:
         """Until ``wake_at`` (at most ``TIMER_SECONDS``), or until this worker parks a run."""
         seconds = TIMER_SECONDS if wake_at is None else wake_at - time.time()
         self._parked.clear()
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for drops a cancellation that
+        # comes as the wait ends (a run parked just as the worker stops), and the worker
+        # would never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._parked.wait(), max(0.0, min(seconds, TIMER_SECONDS)))
+            async with asyncio.timeout(max(0.0, min(seconds, TIMER_SECONDS))):
+                await self._parked.wait()
 
     def _wake_due(self) -> tuple[int, float | None]:
         """Queue the parked runs whose time came; how many, and when the next is due."""
