@@ -13,6 +13,7 @@ import time_machine
 from sqlalchemy import select
 
 from stepstone.errors import InvalidInput, NotResumable
+from stepstone.services.reruns import retry_run
 from stepstone.services.runs import cancel_run, get_run, pause_run, resume_run, start_run
 from stepstone.services.waits import decide_approval, send_event
 from stepstone.store.database import Database
@@ -208,6 +209,13 @@ async def test_a_wait_with_a_timeout_fails_its_step_when_nothing_arrives(
     assert [a["status"] for a in step["attempts"]] == ["failed"]
     assert project.effects() == ["gave-up"], "the workflow caught EventTimeout"
     assert "CI never answered" in run["error_message"]
+
+    # Retried from the wait, it waits anew, with a time limit of its own again.
+    retry_run(db, run_id, "ci")
+    async with serving(db):
+        await wait_until(status_is(db, run_id, "failed"), what="the new wait to time out")
+    step = run_of(db, run_id)["steps"][0]
+    assert [a["status"] for a in step["attempts"]] == ["failed", "failed"]
 
 
 async def test_a_rejection_with_a_comment_takes_the_workflows_rejection_branch(

@@ -360,7 +360,7 @@ class RunExecution:
         inbox = event if kind == "event" else approval_name(key)
         for attempt_index in range(retries + 1):
             until = None if timeout is None else time.time() + timeout
-            if attempt_index == 0 and record is not None and record.status != StepStatus.FAILED:
+            if attempt_index == 0 and record is not None and _began_waiting(record):
                 until = record.wake_at  # an earlier execution began this wait
             waiting = WaitingFor(kind=kind, step_key=key, until=until, event=event, prompt=prompt)
             record = await self._look(key, step_id, record, waiting, inbox=inbox)
@@ -759,6 +759,12 @@ class RunExecution:
         while True:
             await asyncio.sleep(LOG_FLUSH_SECONDS)
             await self._flush_logs()
+
+
+def _began_waiting(record: StepRecord) -> bool:
+    """Whether an earlier execution began this wait, with a time limit that still holds (a
+    failed wait, or one a retry from a step set back, waits anew)."""
+    return record.wake_at is not None and record.status != StepStatus.FAILED
 
 
 def _made_the_branch(setup: StepRecord | None) -> bool:
