@@ -62,10 +62,11 @@ def describe(waiting_for: WaitingFor) -> str:
     return f"{what}, {limit} {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(until))}"
 
 
-def park_txn(conn: Connection, run_id: str, waiting_for: WaitingFor) -> bool:
+def park_txn(conn: Connection, run_id: str, waiting_for: WaitingFor) -> None:
     """After the run was released as ``waiting``: record what for and the event saying so;
-    if what it waits for arrived meanwhile (sent while its execution was ending), queue it
-    again at once. True when it stays parked."""
+    if what it waits for arrived meanwhile (sent while its execution was ending: a delivery
+    locks the run's row, so one of the two transactions sees the other's), queue it again
+    at once."""
     run_store.update_run_txn(
         conn, run_id, waiting_for=dumps(waiting_for), wake_at=waiting_for["until"]
     )
@@ -79,8 +80,6 @@ def park_txn(conn: Connection, run_id: str, waiting_for: WaitingFor) -> bool:
     name = inbox_name(waiting_for)
     if name is not None and _unconsumed_txn(conn, run_id, name):
         wake_txn(conn, run_id, "what it waits for had arrived")
-        return False
-    return True
 
 
 def _unconsumed_txn(conn: Connection, run_id: str, name: str) -> bool:

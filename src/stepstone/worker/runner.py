@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from stepstone.engine.context import RunInfo
-from stepstone.engine.executor import Outcome, RunExecution
+from stepstone.engine.executor import PARK_AFTER_SECONDS, Outcome, RunExecution
 from stepstone.engine.loader import load_definition
 from stepstone.steps.processes import ProcessGroup, end_left_over
 from stepstone.store import leases, waiting
@@ -31,7 +31,7 @@ def prepare_execution(
     lease_token: str,
     artifacts_dir: Path | None = None,
     agent_commands: Mapping[str, Sequence[str]] | None = None,
-    park_after_seconds: float | None = None,
+    park_after_seconds: float = PARK_AFTER_SECONDS,
 ) -> RunExecution:
     """Read the run and build its execution (saving artifacts under ``artifacts_dir``,
     starting agents with ``agent_commands``, parking sleeps longer than
@@ -53,7 +53,7 @@ def prepare_execution(
         lease_token=lease_token,
         artifacts_dir=artifacts_dir,
         agent_commands=agent_commands,
-        **({} if park_after_seconds is None else {"park_after_seconds": park_after_seconds}),
+        park_after_seconds=park_after_seconds,
     )
 
 

@@ -108,7 +108,7 @@ class Worker:
         """Claim and execute queued runs until ``stop`` is set; then end running steps and
         leave their runs resumable."""
         control = asyncio.create_task(self._control_loop())
-        recovering = asyncio.create_task(self._timer_loop())
+        timers = asyncio.create_task(self._timer_loop())
         executing: set[asyncio.Task[None]] = set()
         try:
             while await self._acquire_slot(stop):
@@ -132,8 +132,8 @@ class Worker:
                     task.add_done_callback(executing.discard)
         finally:
             # First: the runs released below must not be taken for orphans by this worker.
-            recovering.cancel()
-            await asyncio.gather(recovering, return_exceptions=True)
+            timers.cancel()
+            await asyncio.gather(timers, return_exceptions=True)
             for task in executing:
                 task.cancel()
             await asyncio.gather(*executing, return_exceptions=True)
