@@ -15,6 +15,7 @@ from stepstone.errors import Conflict
 from stepstone.services.projects import add_project
 from stepstone.services.runs import get_run, start_run
 from stepstone.services.users import create_user
+from stepstone.services.waits import send_event
 from stepstone.store.copy import copy_database, row_counts
 from stepstone.store.database import Database
 from stepstone.store.schema import metadata, step_logs
@@ -40,7 +41,8 @@ async def everything(ctx: Context) -> dict:
     await ctx.annotate("said hello")
     await ctx.step.artifact("save", name="notes.md", content="# notes\\n")
     flaky = await ctx.step.run("flaky", flaky_once, retries=1, retry_backoff=0)
-    return {"flaky": flaky}
+    report = await ctx.step.wait_for_event("ci", event="ci-passed")  # sent before: no park
+    return {"flaky": flaky, "report": report}
 """
 
 STAMPED_BY_TARGET = {"change_tx"}
@@ -66,15 +68,22 @@ def target(database_url: str, home: Path) -> Iterator[Database]:
 
 async def fill(db: Database, home: Path, root: Path) -> dict[str, Any]:
     """A user, a project (with a file that fails to load) and a completed run that left
-    steps, a retried attempt, events, log lines, an artifact and sealed secret args; the
-    run."""
+    steps, a retried attempt, events, log lines, an artifact, sealed secret args and an
+    event in its inbox; the run."""
     user = create_user(db, "ada@example.com", "correct horse battery")
     project = Project(root, {"id": "", "name": ""})
     project.write_workflow(EVERYTHING)
     (root / ".stepstone" / "workflows" / "broken.py").write_text("this is not python\n")
     project_id = add_project(db, root, name="copied", user_id=user["id"])["id"]
     secret = {"token": "sealed-in-the-copy-4410"}  # a row of run_secret_args
-    run_id = start_run(db, project_id, "everything", args=secret, user_id=user["id"])["id"]
+    return await run_everything(db, home, project_id, args=secret, user_id=user["id"])
+
+
+async def run_everything(db: Database, home: Path, project_id: str, **start: Any) -> dict[str, Any]:
+    """Start and execute the ``everything`` workflow, its event sent first (a row of
+    run_inbox); the completed run."""
+    run_id = start_run(db, project_id, "everything", **start)["id"]
+    send_event(db, run_id, "ci-passed", {"green": True}, event_id="ci-1")
     await execute_inline(db, run_id, artifacts_dir=home / "artifacts")
     run = get_run(db, run_id)
     assert run["status"] == "completed", run["error_message"]
@@ -140,11 +149,8 @@ async def test_runs_steps_and_logs_written_after_the_copy_get_ids_past_the_copie
     workflows = tmp_path / "project" / ".stepstone" / "workflows"
     (workflows / "broken-too.py").write_text("also not python\n")  # imported again: errors
     (tmp_path / "project" / "tried").unlink()  # the flaky step fails once more: attempts
-    run_id = start_run(target, first["project_id"], "everything")["id"]
-    await execute_inline(target, run_id, artifacts_dir=home / "artifacts")
+    await run_everything(target, home, first["project_id"])
 
-    run = get_run(target, run_id)
-    assert run["status"] == "completed", run["error_message"]
     for table_name, copied_id in copied.items():
         assert largest_id(target, metadata.tables[table_name]) > copied_id, table_name
 
