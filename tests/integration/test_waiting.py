@@ -48,6 +48,13 @@ async def impatient(ctx: Context) -> str:
     return "answered"
 
 
+@workflow(id="patient")
+async def patient(ctx: Context) -> object:
+    return await ctx.step.wait_for_event(
+        "ci", event="ci-passed", timeout=0.5, retries=1, retry_backoff=0
+    )
+
+
 @workflow(id="quick")
 async def quick(ctx: Context) -> str:
     return await ctx.step.run("only", effect, "quick")
@@ -216,6 +223,37 @@ async def test_a_wait_with_a_timeout_fails_its_step_when_nothing_arrives(
         await wait_until(status_is(db, run_id, "failed"), what="the new wait to time out")
     step = run_of(db, run_id)["steps"][0]
     assert [a["status"] for a in step["attempts"]] == ["failed", "failed"]
+
+
+async def test_a_wait_with_retries_waits_again_after_a_timeout_and_takes_what_comes(
+    db: Database, project: Project
+) -> None:
+    run_id = start_run(db, project.id, "patient")["id"]
+
+    def timed_out_once() -> bool:
+        run = run_of(db, run_id)
+        attempts = [a["status"] for a in run["steps"][0]["attempts"]] if run["steps"] else []
+        return run["status"] == "waiting" and attempts == ["failed"]
+
+    async with serving(db):
+        await wait_until(timed_out_once, what="the first wait to time out and a second begin")
+        send_event(db, run_id, "ci-passed", "green")
+        await wait_until(status_is(db, run_id, "completed"), what="the run to complete")
+    run = run_of(db, run_id)
+    assert run["result"] == "green"
+    assert [a["status"] for a in run["steps"][0]["attempts"]] == ["failed", "completed"]
+
+
+async def test_a_wait_with_retries_fails_once_they_are_spent_though_each_timeout_parks(
+    db: Database, project: Project
+) -> None:
+    # Each timeout wakes the run into a new execution: the count must outlive them.
+    run_id = start_run(db, project.id, "patient")["id"]
+    async with serving(db):
+        await wait_until(status_is(db, run_id, "failed"), what="the retries to be spent")
+    step = run_of(db, run_id)["steps"][0]
+    assert [a["status"] for a in step["attempts"]] == ["failed", "failed"]
+    assert step["error_message"] == "no event 'ci-passed' arrived within 0.5 s"
 
 
 async def test_a_rejection_with_a_comment_takes_the_workflows_rejection_branch(

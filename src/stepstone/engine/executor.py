@@ -350,7 +350,9 @@ class RunExecution:
     ) -> Any:
         """A wait for an event or an approval decision (SPEC 3.12): its data once it is in
         the run's inbox; until then the run parks. With ``timeout``, a wait that ends with
-        nothing fails (and is retried, waiting again, while ``retries`` last)."""
+        nothing fails, and waits again while the step has had at most ``retries`` such
+        attempts (across parks and restarts; once it failed for good, a resume or a retry
+        from a step gives it one more)."""
         key = self._next_key(step_id)
         record = self._records.get(key)
         if record is not None and record.status == StepStatus.COMPLETED:
@@ -358,10 +360,13 @@ class RunExecution:
             return decode_result(record.output)
         self._unreplayed = 0
         inbox = event if kind == "event" else approval_name(key)
-        for attempt_index in range(retries + 1):
+        # An earlier execution began this wait: its time limit holds across the park.
+        resumed = record is not None and _began_waiting(record)
+        while True:
             until = None if timeout is None else time.time() + timeout
-            if attempt_index == 0 and record is not None and _began_waiting(record):
-                until = record.wake_at  # an earlier execution began this wait
+            if resumed:
+                assert record is not None
+                until, resumed = record.wake_at, False
             waiting = WaitingFor(kind=kind, step_key=key, until=until, event=event, prompt=prompt)
             record = await self._look(key, step_id, record, waiting, inbox=inbox)
             if record.status == StepStatus.COMPLETED:
@@ -371,13 +376,13 @@ class RunExecution:
             record, attempt_id = await self._start_attempt(key, step_id, kind, record, None)
             what = f"event {event!r}" if kind == "event" else "decision"
             error = f"no {what} arrived within {timeout:g} s"
-            final = attempt_index == retries
+            # Counted on the step's attempts, not in this execution: each wake is a new one.
+            final = record.attempt > retries
             await self._record_attempt(record, attempt_id, AttemptResult(error=error), final=final)
             if final:
                 await self._event(EventType.STEP_FAILED, error, step_key=key)
                 raise EventTimeout(key, error)
-            await asyncio.sleep(retry_backoff * 2**attempt_index)
-        raise AssertionError("unreachable: the last attempt either returns or raises")
+            await asyncio.sleep(retry_backoff * 2 ** (record.attempt - 1))
 
     async def _park(self, waiting: WaitingFor) -> NoReturn:
         """End this execution parked on ``waiting`` (the first wait to park names what the
