@@ -50,7 +50,8 @@ async def listening(
     feed = ChangeFeed(db, bus, poll_seconds=poll_seconds)
     stop = asyncio.Event()
     task = asyncio.create_task(feed.run(stop))
-    await asyncio.sleep(0.2)  # the feed takes its starting cursors
+    await asyncio.sleep(0)  # the feed starts,
+    await feed.following()  # and follows the journal from its starting cursors
     try:
         yield feed, subscription
     finally:
