@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from stepstone.services.waits import COMMENT_MAX
+from stepstone.steps.waits import EVENT_NAME
 from stepstone.store.records import RunSummary, User
 
 MAX_BODY_DEPTH = 32
@@ -127,7 +129,7 @@ class EventSend(RequestBody):
     name: str = Field(
         min_length=1,
         max_length=200,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        pattern=f"^{EVENT_NAME.pattern}$",
         description="The event's name, as the workflow's wait_for_event names it.",
     )
     data: Any = Field(default=None, description="What the wait returns (any JSON).")
@@ -141,7 +143,7 @@ class EventSend(RequestBody):
 
 class ApprovalDecision(RequestBody):
     approved: bool
-    comment: str | None = Field(default=None, max_length=10_000)
+    comment: str | None = Field(default=None, max_length=COMMENT_MAX)
 
 
 class ForkRequest(RequestBody):

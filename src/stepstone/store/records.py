@@ -19,6 +19,7 @@ from typing_extensions import TypedDict
 
 from stepstone.store.journal import add_usages
 from stepstone.store.leases import is_live
+from stepstone.store.waiting import waiting_for_of
 from stepstone.vocabulary import AttemptStatus, EventType, RunStatus, StepStatus
 
 Row = Mapping[Any, Any]
@@ -340,9 +341,9 @@ def event_record(event: Row) -> Event:
 
 
 def _waiting_for(run: Row) -> WaitingFor | None:
-    if run["status"] != RunStatus.WAITING or run["waiting_for"] is None:
+    waits = waiting_for_of(run)
+    if waits is None:
         return None
-    waits = json.loads(run["waiting_for"])
     return {
         "kind": waits["kind"],
         "step_key": waits["step_key"],

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
@@ -27,7 +28,7 @@ class WaitingFor(TypedDict):
     step ``step_key``, until ``until`` (epoch seconds; None: no time limit), for the event
     named ``event``, or the decision asked with ``prompt``."""
 
-    kind: str
+    kind: Literal["sleep", "event", "approval"]
     step_key: str
     until: float | None
     event: str | None
@@ -176,7 +177,7 @@ def _arrived(name: str) -> str:
     return f"the event {name!r} arrived"
 
 
-def waiting_for_of(run: RowMapping) -> WaitingFor | None:
+def waiting_for_of(run: Mapping[Any, Any]) -> WaitingFor | None:
     """What the run waits for (None unless it is parked)."""
     if run["status"] != RunStatus.WAITING or run["waiting_for"] is None:
         return None
